@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what twinrouter needs on Debian bookworm: system packages, the
+# project venv (.venv) and its Python packages. Idempotent and quick when
+# everything is already there (a stamp keyed on pyproject.toml).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+    python3 python3-venv python3-dev build-essential
+    iverilog
+    mininet bridge-utils iproute2 iputils-ping traceroute tcpdump ethtool
+    frr
+    python3-pyasn
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's Python: it ships libpython as a shared library, which cocotb's
+# simulator plug-ins link against.
+PYTHON=/usr/bin/python3
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+    echo "setup: creating .venv and installing Python packages"
+    [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e '.[dev]'
+    rm -f .venv/.installed-*
+    touch "$stamp"
+fi
