@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from .codes import CPU_PORT, DropReason, PuntReason
 
@@ -36,7 +36,7 @@ class Drop:
     reason: DropReason
 
 
-Outcome = Union[Forward, Punt, Drop]
+Outcome = Forward | Punt | Drop
 
 
 def outcome_to_json(outcome: Outcome) -> dict[str, Any]:

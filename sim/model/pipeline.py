@@ -124,7 +124,7 @@ class ReferencePipeline:
 
         # 3. Ethernet destination, then EtherType.
         dst_mac = MacAddress.from_bytes(frame[0:6])
-        routable_l2 = dst_mac == t.port_macs.get(ingress_port)
+        routable_l2 = dst_mac == t.router_mac(ingress_port)
         if not routable_l2 and not (dst_mac.is_broadcast or dst_mac.is_ipv4_multicast):
             return Drop(DropReason.NOT_FOR_US)
         ethertype = int.from_bytes(frame[12:14], "big")
@@ -186,7 +186,7 @@ class ReferencePipeline:
 
 
 def rewrite(frame: bytes, dmac: MacAddress, smac: MacAddress, ip: Ipv4Header) -> bytes:
-    """New MACs, TTL − 1, checksum updated incrementally; options and payload untouched."""
+    """New MACs, TTL - 1, checksum updated incrementally; options and payload untouched."""
     out = bytearray(frame)
     out[0:6] = dmac.packed
     out[6:12] = smac.packed

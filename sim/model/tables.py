@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
-from typing import Any, Union
+from typing import Any
 
 from .codes import CPU_PORT, DEFAULT_NUM_PORTS
 
@@ -81,7 +81,7 @@ class NullRoute:
     """``ipv4_lpm`` action ``drop``: discard (counted as NULL_ROUTE)."""
 
 
-RouteAction = Union[NextHop, Direct, NullRoute]
+RouteAction = NextHop | Direct | NullRoute
 
 
 def _check_front_port(port: int, num_ports: int, what: str) -> None:
@@ -93,15 +93,24 @@ def _check_front_port(port: int, num_ports: int, what: str) -> None:
 class TableState:
     """Everything the pipeline looks up, as plain data.
 
-    ``port_macs`` feeds both the router-MAC check on ingress and the source
-    MAC on egress; ports without an entry accept no unicast frames.
+    ``port_macs`` is each port's MAC: the source MAC on egress (P4 table
+    ``egress.port_mac``) and, unless ``router_macs`` says otherwise, the
+    address the ingress check accepts (``ingress.router_mac``). The two are
+    separate P4 tables; a controller normally writes the same MAC to both.
+    A port without a router MAC accepts no unicast frames.
     """
 
     num_ports: int = DEFAULT_NUM_PORTS
     port_macs: dict[int, MacAddress] = field(default_factory=dict)
+    router_macs: dict[int, MacAddress] | None = None
     local_ips: set[IPv4Address] = field(default_factory=set)
     routes: dict[IPv4Network, RouteAction] = field(default_factory=dict)
     neighbours: dict[IPv4Address, MacAddress] = field(default_factory=dict)
+
+    def router_mac(self, port: int) -> MacAddress | None:
+        """The MAC a unicast frame arriving on ``port`` must be addressed to."""
+        macs = self.port_macs if self.router_macs is None else self.router_macs
+        return macs.get(port)
 
     def validate(self) -> None:
         """Raise ValueError naming the first entry no data plane could hold."""
@@ -109,6 +118,8 @@ class TableState:
             raise ValueError(f"num_ports must be 1..{CPU_PORT - 1}, got {self.num_ports}")
         for port in self.port_macs:
             _check_front_port(port, self.num_ports, "port_macs")
+        for port in self.router_macs or {}:
+            _check_front_port(port, self.num_ports, "router_macs")
         for prefix, action in self.routes.items():
             if isinstance(action, (NextHop, Direct)):
                 _check_front_port(action.port, self.num_ports, f"route {prefix}")
@@ -119,24 +130,30 @@ class TableState:
     # --- JSON form, used by the vector corpus -------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "num_ports": self.num_ports,
             "port_macs": {str(p): str(m) for p, m in sorted(self.port_macs.items())},
             "local_ips": sorted(str(ip) for ip in sorted(self.local_ips)),
             "routes": [_route_to_json(p, a) for p, a in sorted(self.routes.items(), key=_route_key)],
             "neighbours": {str(ip): str(m) for ip, m in sorted(self.neighbours.items())},
         }
+        if self.router_macs is not None:
+            data["router_macs"] = {str(p): str(m) for p, m in sorted(self.router_macs.items())}
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TableState:
         state = cls(
             num_ports=int(data.get("num_ports", DEFAULT_NUM_PORTS)),
             port_macs={int(p): MacAddress.parse(m) for p, m in data.get("port_macs", {}).items()},
+            router_macs=(
+                {int(p): MacAddress.parse(m) for p, m in data["router_macs"].items()}
+                if "router_macs" in data
+                else None
+            ),
             local_ips={IPv4Address(ip) for ip in data.get("local_ips", [])},
             routes=dict(_route_from_json(r) for r in data.get("routes", [])),
-            neighbours={
-                IPv4Address(ip): MacAddress.parse(m) for ip, m in data.get("neighbours", {}).items()
-            },
+            neighbours={IPv4Address(ip): MacAddress.parse(m) for ip, m in data.get("neighbours", {}).items()},
         )
         state.validate()
         return state
