@@ -181,8 +181,10 @@ class ReferencePipeline:
         if dmac is None:
             return Punt(PuntReason.ARP_MISS, ingress_port, frame)
 
-        # 10. Rewrite.
-        return Forward(action.port, rewrite(frame, dmac, t.port_macs[action.port], ip))
+        # 10. Rewrite. An egress port without a port MAC keeps the frame's
+        #     source MAC (the P4 table's miss is NoAction).
+        smac = t.port_macs.get(action.port, MacAddress.from_bytes(frame[6:12]))
+        return Forward(action.port, rewrite(frame, dmac, smac, ip))
 
 
 def rewrite(frame: bytes, dmac: MacAddress, smac: MacAddress, ip: Ipv4Header) -> bytes:
