@@ -37,3 +37,14 @@ if [ ! -f "$stamp" ]; then
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
+
+# p4runtime-shell pins protobuf < 3.21, which cannot share .venv with finsy
+# (protobuf 6): it gets a tool venv of its own, used as an independent
+# P4Runtime client in the conformance tests.
+shell_stamp=".venv-p4rt-shell/.installed-p4runtime-shell-0.0.6"
+if [ ! -f "$shell_stamp" ]; then
+    echo "setup: creating .venv-p4rt-shell (p4runtime-shell)"
+    [ -x .venv-p4rt-shell/bin/python ] || "$PYTHON" -m venv .venv-p4rt-shell
+    .venv-p4rt-shell/bin/pip install -q p4runtime-shell==0.0.6
+    touch "$shell_stamp"
+fi
