@@ -13,6 +13,19 @@ APT_PACKAGES=(
     python3-pyasn
 )
 
+# Runs a noisy install step; shows its output only when it fails.
+quiet() {
+    local log
+    log=$(mktemp)
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "setup: failed: $*" >&2
+        return 1
+    fi
+    rm -f "$log"
+}
+
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -32,8 +45,8 @@ stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     echo "setup: creating .venv and installing Python packages"
     [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e '.[dev]'
+    quiet .venv/bin/pip install --upgrade pip
+    quiet .venv/bin/pip install -e '.[dev]'
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
@@ -45,6 +58,6 @@ shell_stamp=".venv-p4rt-shell/.installed-p4runtime-shell-0.0.6"
 if [ ! -f "$shell_stamp" ]; then
     echo "setup: creating .venv-p4rt-shell (p4runtime-shell)"
     [ -x .venv-p4rt-shell/bin/python ] || "$PYTHON" -m venv .venv-p4rt-shell
-    .venv-p4rt-shell/bin/pip install -q p4runtime-shell==0.0.6
+    quiet .venv-p4rt-shell/bin/pip install p4runtime-shell==0.0.6
     touch "$shell_stamp"
 fi
