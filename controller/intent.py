@@ -1,0 +1,142 @@
+"""What the controller wants the data plane to hold, and the writes that get it there.
+
+The intent is a flat map ``(table, key) -> value`` over the five P4Runtime
+tables. Subsystems change it in change sets; :func:`plan` turns the
+difference between what is installed and what is wanted into the minimal
+list of INSERT/MODIFY/DELETE updates: at most one per entry, none for an
+entry that is already right. Reconciliation after a reconnect is the same
+function applied to what was read back from the switch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from ipaddress import IPv4Address, IPv4Network
+
+from sim.model.codes import DEFAULT_NUM_PORTS
+from sim.model.tables import MacAddress, RouteAction, TableState
+
+
+class Table(StrEnum):
+    """The P4Runtime tables the controller programs, by P4Info name."""
+
+    ROUTER_MAC = "ingress.router_mac"
+    PORT_MAC = "egress.port_mac"
+    LOCAL_IP = "ingress.local_ip"
+    IPV4_LPM = "ingress.ipv4_lpm"
+    ARP = "ingress.arp"
+
+
+@dataclass(frozen=True)
+class DeliverLocal:
+    """``local_ip`` action ``deliver_local``: the address is the router's own."""
+
+
+DELIVER_LOCAL = DeliverLocal()
+
+EntryKey = tuple[Table, Hashable]
+EntryValue = MacAddress | DeliverLocal | RouteAction
+Entries = dict[EntryKey, EntryValue]
+#: A change set: each entry's new value, or None to remove it.
+ChangeSet = Mapping[EntryKey, EntryValue | None]
+
+
+class Op(Enum):
+    INSERT = "insert"
+    MODIFY = "modify"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class Update:
+    op: Op
+    table: Table
+    key: Hashable
+    value: EntryValue | None  # None for DELETE
+
+    @property
+    def entry_key(self) -> EntryKey:
+        return (self.table, self.key)
+
+
+def plan(installed: Mapping[EntryKey, EntryValue], desired: Mapping[EntryKey, EntryValue],
+         keys: Iterable[EntryKey] | None = None) -> list[Update]:  # fmt: skip
+    """The updates that turn ``installed`` into ``desired`` (only over ``keys`` if given)."""
+    if keys is None:
+        keys = installed.keys() | desired.keys()
+    updates = []
+    for key in keys:
+        have, want = installed.get(key), desired.get(key)
+        if have == want:
+            continue
+        if want is None:
+            updates.append(Update(Op.DELETE, key[0], key[1], None))
+        elif have is None:
+            updates.append(Update(Op.INSERT, key[0], key[1], want))
+        else:
+            updates.append(Update(Op.MODIFY, key[0], key[1], want))
+    return updates
+
+
+def apply(entries: Entries, updates: Iterable[Update]) -> None:
+    """Record ``updates`` as done in the mirror ``entries``."""
+    for update in updates:
+        if update.op is Op.DELETE:
+            entries.pop(update.entry_key, None)
+        else:
+            assert update.value is not None
+            entries[update.entry_key] = update.value
+
+
+def apply_changes(entries: Entries, changes: ChangeSet) -> None:
+    for key, value in changes.items():
+        if value is None:
+            entries.pop(key, None)
+        else:
+            entries[key] = value
+
+
+# --- the model's TableState ----------------------------------------------------
+
+
+def entries_of(state: TableState) -> Entries:
+    """The entries a :class:`TableState` stands for (each port MAC feeds two tables)."""
+    entries: Entries = {}
+    for port, mac in state.port_macs.items():
+        entries[(Table.ROUTER_MAC, port)] = mac
+        entries[(Table.PORT_MAC, port)] = mac
+    for ip in state.local_ips:
+        entries[(Table.LOCAL_IP, ip)] = DELIVER_LOCAL
+    for prefix, action in state.routes.items():
+        entries[(Table.IPV4_LPM, prefix)] = action
+    for ip, mac in state.neighbours.items():
+        entries[(Table.ARP, ip)] = mac
+    return entries
+
+
+def table_state_of(entries: Mapping[EntryKey, EntryValue], num_ports: int = DEFAULT_NUM_PORTS) -> TableState:
+    """The model's view of ``entries``, so the reference pipeline can run on what is installed.
+
+    Raises ValueError if ``router_mac`` and ``port_mac`` disagree for a port,
+    which the model (one MAC per port) cannot express.
+    """
+    state = TableState(num_ports=num_ports)
+    port_macs: dict[int, MacAddress] = {}
+    for (table, key), value in entries.items():
+        if table is Table.ROUTER_MAC or table is Table.PORT_MAC:
+            assert isinstance(key, int) and isinstance(value, MacAddress)
+            if port_macs.setdefault(key, value) != value:
+                raise ValueError(f"port {key}: router_mac and port_mac differ")
+        elif table is Table.LOCAL_IP:
+            assert isinstance(key, IPv4Address)
+            state.local_ips.add(key)
+        elif table is Table.IPV4_LPM:
+            assert isinstance(key, IPv4Network)
+            state.routes[key] = value  # type: ignore[assignment]
+        else:
+            assert isinstance(key, IPv4Address) and isinstance(value, MacAddress)
+            state.neighbours[key] = value
+    state.port_macs = port_macs
+    return state

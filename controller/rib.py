@@ -1,0 +1,172 @@
+"""The routing information base: candidate routes from every source, and the FIB they make.
+
+Each source (connected interfaces, static config, OSPF) offers at most one
+route per prefix; the FIB holds, per prefix, the candidate with the lowest
+administrative distance. Every change returns the ``ipv4_lpm`` change set
+for exactly the prefixes whose best route changed, so the data plane sees
+the minimum of writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network
+
+from sim.model.lpm import ReferenceLpm
+from sim.model.tables import Direct, NextHop, NullRoute, RouteAction
+
+from .config import InterfaceConfig, RouterConfig, StaticRouteConfig
+from .intent import ChangeSet, EntryValue, Table
+
+
+class Source(StrEnum):
+    CONNECTED = "connected"
+    STATIC = "static"
+    OSPF = "ospf"
+
+
+#: Administrative distance by source (Cisco's numbers, which FRR uses too).
+DEFAULT_DISTANCE = {Source.CONNECTED: 0, Source.STATIC: 1, Source.OSPF: 110}
+_SOURCE_ORDER = {source: rank for rank, source in enumerate(Source)}
+
+
+@dataclass(frozen=True)
+class Route:
+    prefix: IPv4Network
+    source: Source
+    action: RouteAction
+    distance: int
+
+    @property
+    def preference(self) -> tuple[int, int]:
+        return (self.distance, _SOURCE_ORDER[self.source])
+
+
+class Rib:
+    def __init__(self) -> None:
+        self._candidates: dict[IPv4Network, dict[Source, Route]] = {}
+        self._fib: dict[IPv4Network, Route] = {}
+        self._lpm: ReferenceLpm[RouteAction] = ReferenceLpm()
+
+    # --- changing routes -------------------------------------------------------
+
+    def replace_source(self, source: Source, routes: Iterable[Route]) -> ChangeSet:
+        """Make ``routes`` the whole offer of ``source``; return the FIB change set."""
+        new = {}
+        for route in routes:
+            if route.source is not source:
+                raise ValueError(f"{route} offered as {source}")
+            if route.prefix in new:
+                raise ValueError(f"{source} offers {route.prefix} twice")
+            new[route.prefix] = route
+        old = [p for p, by_source in self._candidates.items() if source in by_source and p not in new]
+        touched = set(old) | set(new)
+        for prefix in old:
+            self._withdraw(prefix, source)
+        for route in new.values():
+            self._candidates.setdefault(route.prefix, {})[source] = route
+        return self._refresh(touched)
+
+    def add(self, route: Route) -> ChangeSet:
+        self._candidates.setdefault(route.prefix, {})[route.source] = route
+        return self._refresh([route.prefix])
+
+    def remove(self, prefix: IPv4Network, source: Source) -> ChangeSet:
+        self._withdraw(prefix, source)
+        return self._refresh([prefix])
+
+    def _withdraw(self, prefix: IPv4Network, source: Source) -> None:
+        by_source = self._candidates.get(prefix)
+        if by_source is not None:
+            by_source.pop(source, None)
+            if not by_source:
+                del self._candidates[prefix]
+
+    def _refresh(self, prefixes: Iterable[IPv4Network]) -> ChangeSet:
+        changes: dict[tuple[Table, IPv4Network], EntryValue | None] = {}
+        for prefix in prefixes:
+            candidates = self._candidates.get(prefix, {})
+            best = min(candidates.values(), key=lambda r: r.preference, default=None)
+            current = self._fib.get(prefix)
+            if best is None:
+                if current is not None:
+                    del self._fib[prefix]
+                    self._lpm.delete(prefix)
+                    changes[(Table.IPV4_LPM, prefix)] = None
+                continue
+            self._fib[prefix] = best
+            if current is None or current.action != best.action:
+                self._lpm.insert(prefix, best.action)
+                changes[(Table.IPV4_LPM, prefix)] = best.action
+        return changes
+
+    # --- reading ---------------------------------------------------------------
+
+    def fib(self) -> dict[IPv4Network, RouteAction]:
+        return {prefix: route.action for prefix, route in self._fib.items()}
+
+    def best(self, prefix: IPv4Network) -> Route | None:
+        return self._fib.get(prefix)
+
+    def lookup(self, address: IPv4Address) -> tuple[IPv4Network, RouteAction] | None:
+        """Longest-prefix match in the FIB, as the data plane would do it."""
+        return self._lpm.lookup(address)
+
+    def candidates(self) -> Iterator[tuple[Route, bool]]:
+        """Every candidate route with whether it is the one in the FIB, by prefix."""
+        for prefix in sorted(self._candidates, key=lambda p: (int(p.network_address), p.prefixlen)):
+            chosen = self._fib.get(prefix)
+            for route in sorted(self._candidates[prefix].values(), key=lambda r: r.preference):
+                yield route, route == chosen
+
+    def next_hops(self) -> set[tuple[IPv4Address, int]]:
+        """Gateways the FIB forwards to, with their ports: ARP keeps these resolved."""
+        return {(r.action.ip, r.action.port) for r in self._fib.values() if isinstance(r.action, NextHop)}
+
+
+# --- routes from the configuration -----------------------------------------------
+
+
+def connected_routes(interfaces: Iterable[InterfaceConfig]) -> list[Route]:
+    """Each interface's subnet, plus a null route for its directed broadcast (RFC 2644)."""
+    routes = []
+    for interface in interfaces:
+        network = interface.network
+        distance = DEFAULT_DISTANCE[Source.CONNECTED]
+        routes.append(Route(network, Source.CONNECTED, Direct(interface.port), distance))
+        if network.prefixlen <= 30:
+            broadcast = IPv4Network(network.broadcast_address)
+            routes.append(Route(broadcast, Source.CONNECTED, NullRoute(), distance))
+    return routes
+
+
+def static_routes(config: RouterConfig) -> tuple[list[Route], list[tuple[StaticRouteConfig, str]]]:
+    """The configured static routes that resolve, and those that do not with the reason.
+
+    A next hop resolves through the connected subnets only (no recursion
+    through other routes): its port is the interface whose subnet holds it.
+    """
+    routes: list[Route] = []
+    unresolved: list[tuple[StaticRouteConfig, str]] = []
+    for static in config.static_routes:
+        action: RouteAction
+        if static.null:
+            action = NullRoute()
+        elif static.interface is not None:
+            interface = config.interface_by_name(static.interface)
+            assert interface is not None  # the config validated it
+            action = Direct(interface.port)
+        else:
+            assert static.next_hop is not None
+            interface = next((i for i in config.interfaces if static.next_hop in i.network), None)
+            if interface is None:
+                unresolved.append((static, f"next hop {static.next_hop} is on no connected subnet"))
+                continue
+            if static.next_hop == interface.ip:
+                unresolved.append((static, f"next hop {static.next_hop} is the router's own address"))
+                continue
+            action = NextHop(static.next_hop, interface.port)
+        routes.append(Route(static.prefix, Source.STATIC, action, static.distance))
+    return routes, unresolved
