@@ -139,6 +139,18 @@ class ArpService:
         resolution = self.resolving[next_hop] = Resolution(next_hop, port)
         self._request(resolution)
 
+    def adopt(self, ip: IPv4Address, mac: MacAddress) -> None:
+        """Take over an entry found on the switch (after a controller restart) as if just learned.
+
+        It is polled before expiry like any other, so a neighbour that has
+        gone is removed; one on none of our subnets is not adopted (and the
+        reconcile then deletes it).
+        """
+        interface = next((i for i in self._interfaces.values() if ip in i.network), None)
+        if interface is not None and ip not in self.neighbours:
+            self._counters["arp_entries_adopted"] += 1
+            self._install(Neighbour(ip, mac, interface.port, 0.0))
+
     # --- learning --------------------------------------------------------------
 
     def _learn(self, interface: InterfaceConfig, arp: Arp) -> None:

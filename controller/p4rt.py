@@ -1,0 +1,221 @@
+"""The P4Runtime session: a :class:`~controller.dataplane.Dataplane` on a real switch.
+
+finsy's ``Switch`` runs the connection's life: it connects (gRPC backs off
+between attempts), arbitrates for primary with our election id, pushes the
+pipeline when the switch's cookie differs from ours (so a restarted switch
+gets it again and a running one is left alone), and starts over when the
+stream breaks. Each time we become primary, :meth:`P4RuntimeDataplane._on_ready`
+
+1. reads our five tables back and reconciles: the difference between what
+   the switch holds and the controller's intent is written in one batch (no
+   duplicates, nothing stale, nothing rewritten that is already right);
+2. then writes each later change set as one WriteRequest (change sets that
+   arrive while a write is in flight are merged into the next one), and
+   moves packet-ins to the router and packet-outs to the switch.
+
+Table entries are encoded straight to protobuf by :class:`EntryCodec`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from finsy import P4CounterEntry, P4PacketOut, P4TableEntry, Switch, SwitchOptions
+from finsy.p4client import P4ClientError
+from finsy.proto.p4.config.v1 import p4info_pb2
+from google.protobuf import text_format
+
+from .dataplane import EventCounters
+from .intent import ChangeSet, Entries, EntryKey, Op, Table, Update, apply, apply_changes, plan
+from .p4rt_codec import EntryCodec
+
+log = logging.getLogger(__name__)
+
+#: Updates per WriteRequest at most: keeps each message well under gRPC's 4 MiB default.
+MAX_UPDATES_PER_WRITE = 20_000
+PACKET_QUEUE = 1024
+COUNTERS = ("ingress.rx_port", "egress.tx_port", "ingress.drops", "ingress.punts")
+
+PacketInHandler = Callable[[int, int, bytes], None]
+EntriesHook = Callable[[Entries], None]
+
+
+@dataclass(frozen=True)
+class PipelineFiles:
+    """What to push: the P4Info, and the target's device config (BMv2's JSON) if it takes one."""
+
+    p4info: Path
+    device_config: Path | None = None  # None: a fixed-function target (the HDL one) takes the P4Info only
+
+    def load_p4info(self) -> p4info_pb2.P4Info:
+        return text_format.Parse(self.p4info.read_text(), p4info_pb2.P4Info())
+
+
+class P4RuntimeDataplane:
+    def __init__(
+        self,
+        target: str,
+        pipeline: PipelineFiles,
+        *,
+        device_id: int = 1,
+        election_id: int = 10,
+        name: str = "router",
+    ):
+        self.target = target
+        self.codec = EntryCodec(pipeline.load_p4info())
+        # An empty device config still makes finsy push (and cookie-check) the P4Info.
+        blob = pipeline.device_config if pipeline.device_config is not None else b""
+        options = SwitchOptions(
+            p4info=pipeline.p4info,
+            p4blob=blob,
+            device_id=device_id,
+            initial_election_id=election_id,
+            ready_handler=self._on_ready,
+        )
+        self.switch = Switch(name, target, options)
+        self.desired: Entries = {}
+        self.installed: Entries = {}  # what we believe the switch holds, as of the last write
+        self.rejected: dict[EntryKey, str] = {}  # refused by the switch; retried when the intent changes
+        self.counters = EventCounters()
+        self.synced = asyncio.Event()  # set once reconciled, cleared when the session drops
+        self._dirty: set[EntryKey] = set()
+        self._wake = asyncio.Event()
+        self._packets_out: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(PACKET_QUEUE)
+        self._on_packet_in: PacketInHandler = lambda port, reason, frame: None
+        self._on_first_read: EntriesHook | None = None
+
+    # --- the Dataplane protocol --------------------------------------------------
+
+    def send_packet(self, port: int, frame: bytes) -> None:
+        if not self.synced.is_set():
+            self.counters["packet_out_dropped_not_connected"] += 1
+            return
+        try:
+            self._packets_out.put_nowait((port, frame))
+        except asyncio.QueueFull:
+            self.counters["packet_out_dropped_queue_full"] += 1
+
+    def change(self, changes: ChangeSet) -> None:
+        apply_changes(self.desired, changes)
+        self._dirty.update(changes)
+        for key in changes:
+            self.rejected.pop(key, None)
+        self._wake.set()
+
+    # --- running -----------------------------------------------------------------
+
+    async def run(self, on_packet_in: PacketInHandler, on_first_read: EntriesHook | None = None) -> None:
+        """Keep a session with the switch until cancelled.
+
+        ``on_first_read`` sees the entries found on the switch the first time
+        they are read, before reconciling, so a restarted controller can adopt
+        state (neighbours) instead of deleting and relearning it.
+        """
+        self._on_packet_in = on_packet_in
+        self._on_first_read = on_first_read
+        await self.switch.run()
+
+    async def _on_ready(self, switch: Switch) -> None:
+        if not switch.is_primary:
+            log.warning("%s: another controller is primary; waiting as backup", self.target)
+            return
+        try:
+            await self.reconcile()
+            self.synced.set()
+            await asyncio.gather(self._write_loop(), self._packet_in_loop(), self._packet_out_loop())
+        finally:
+            self.synced.clear()
+
+    async def reconcile(self) -> None:
+        """Read our tables back and write exactly the difference from the intent."""
+        actual = await self.read_entries()
+        if self._on_first_read is not None:
+            hook, self._on_first_read = self._on_first_read, None
+            hook(actual)
+        self.installed = actual
+        self._dirty.clear()
+        updates = plan(self.installed, self.desired)
+        self.counters["reconciles"] += 1
+        self.counters["reconcile_updates"] += len(updates)
+        if updates:
+            log.info("%s: reconciling %d entries", self.target, len(updates))
+        await self._write(updates)
+
+    async def read_entries(self) -> Entries:
+        entries: Entries = {}
+        requests = [P4TableEntry(table.value) for table in Table]
+        schema = self.switch.p4info
+        async for entity in self.switch.read(requests):
+            decoded = self.codec.decode(entity.encode_entry(schema))
+            if decoded is not None:
+                entries[decoded[0]] = decoded[1]
+        return entries
+
+    async def read_counters(self) -> dict[str, dict[int, tuple[int, int]]]:
+        """Every cell of the four counters: name -> index -> (packets, bytes)."""
+        cells: dict[str, dict[int, tuple[int, int]]] = {name: {} for name in COUNTERS}
+        async for entry in self.switch.read([P4CounterEntry(name) for name in COUNTERS]):
+            if entry.index is not None:
+                cells[entry.counter_id][entry.index] = (entry.packet_count, entry.byte_count)
+        return cells
+
+    # --- the loops while primary ------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            keys, self._dirty = self._dirty, set()
+            await self._write(plan(self.installed, self.desired, keys))
+
+    async def _write(self, updates: list[Update]) -> None:
+        for start in range(0, len(updates), MAX_UPDATES_PER_WRITE):
+            batch = updates[start : start + MAX_UPDATES_PER_WRITE]
+            try:
+                await self.switch.write([self.codec.update(u) for u in batch])
+            except P4ClientError as error:
+                if not error.details:
+                    raise  # the request as a whole failed (connection lost): the session restarts
+                self._partly_written(batch, error)
+            else:
+                apply(self.installed, batch)
+            self.counters["writes"] += 1
+            self.counters["updates_written"] += len(batch)
+
+    def _partly_written(self, batch: list[Update], error: P4ClientError) -> None:
+        failed = error.details
+        apply(self.installed, (u for i, u in enumerate(batch) if i not in failed))
+        for index, detail in failed.items():
+            update = batch[index]
+            if update.op is Op.DELETE:
+                self.installed.pop(update.entry_key, None)  # NOT_FOUND: it is gone either way
+                continue
+            self.rejected[update.entry_key] = f"{detail.canonical_code.name}: {detail.message}"
+            self.counters["updates_rejected"] += 1
+            log.error(
+                "%s: %s %s %s refused: %s",
+                self.target,
+                update.op.value,
+                update.table.value,
+                update.key,
+                detail.message,
+            )
+
+    async def _packet_in_loop(self) -> None:
+        async for packet in self.switch.read_packets(queue_size=PACKET_QUEUE):
+            self.counters["packet_in"] += 1
+            try:
+                self._on_packet_in(int(packet["ingress_port"]), int(packet["reason"]), packet.payload)
+            except Exception:  # a bug must not take the session down with it
+                self.counters["packet_in_handler_errors"] += 1
+                log.exception("packet-in handler failed on %r", packet)
+
+    async def _packet_out_loop(self) -> None:
+        while True:
+            port, frame = await self._packets_out.get()
+            await self.switch.write([P4PacketOut(frame, egress_port=port)])
+            self.counters["packet_out"] += 1
