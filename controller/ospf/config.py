@@ -1,0 +1,154 @@
+"""OSPF settings: the ``[ospf]`` section of a router's TOML, parsed into dataclasses.
+
+    [ospf]
+    router_id = "10.0.0.1"      # optional: defaults to the router's own router id
+    spf_delay = 0.05            # seconds from a database change to the SPF run
+
+    [ospf.interfaces.eth1]      # keyed by the interface name of the router's config
+    network = "point-to-point"  # or "broadcast" (the default)
+    cost = 10
+    hello_interval = 1
+    dead_interval = 3
+    priority = 1                # 0: never DR or BDR
+    passive = false             # advertise the subnet, send no hellos
+    retransmit_interval = 5
+    transmit_delay = 1
+    mtu_ignore = false
+    authentication = "none"     # or "simple", with password = "up to 8 bytes"
+
+Interfaces absent from ``[ospf.interfaces]`` take no part in OSPF. Errors
+name the offending field (``ospf.interfaces.eth1.cost``); the controller's
+config loader adds the file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from ipaddress import AddressValueError, IPv4Address
+from typing import Any
+
+from controller.ospf.constants import AuthType
+from controller.ospf.packets import Authentication
+
+
+class OspfConfigError(ValueError):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+
+
+class NetworkType(StrEnum):
+    BROADCAST = "broadcast"
+    POINT_TO_POINT = "point-to-point"
+
+
+@dataclass(frozen=True, slots=True)
+class OspfInterfaceConfig:
+    network: NetworkType = NetworkType.BROADCAST
+    cost: int = 10
+    hello_interval: int = 10
+    dead_interval: int = 40
+    priority: int = 1
+    passive: bool = False
+    retransmit_interval: int = 5
+    transmit_delay: int = 1
+    mtu_ignore: bool = False
+    authentication: Authentication = field(default_factory=Authentication)
+
+
+@dataclass(frozen=True, slots=True)
+class OspfConfig:
+    router_id: IPv4Address | None = None
+    spf_delay: float = 0.05
+    interfaces: dict[str, OspfInterfaceConfig] = field(default_factory=dict)
+
+
+# field -> (low, high) for the integer settings; the ranges are the packet fields' (A.3.2).
+_INTEGER_RANGES = {
+    "cost": (1, 0xFFFF),
+    "hello_interval": (1, 0xFFFF),
+    "dead_interval": (1, 0xFFFFFFFF),
+    "priority": (0, 0xFF),
+    "retransmit_interval": (1, 0xFFFF),
+    "transmit_delay": (1, 0xFFFF),
+}
+
+
+def parse_ospf_config(raw: Mapping[str, Any], where: str = "ospf") -> OspfConfig:
+    """The ``[ospf]`` table of a router's TOML (as loaded by tomllib) as an ``OspfConfig``."""
+    _reject_unknown(raw, {"router_id", "spf_delay", "interfaces"}, where)
+    router_id = _address(raw["router_id"], f"{where}.router_id") if "router_id" in raw else None
+    spf_delay = raw.get("spf_delay", 0.05)
+    if isinstance(spf_delay, bool) or not isinstance(spf_delay, int | float) or not 0 <= spf_delay <= 60:
+        raise OspfConfigError(f"{where}.spf_delay", "must be a number of seconds from 0 to 60")
+    interfaces_raw = raw.get("interfaces", {})
+    if not isinstance(interfaces_raw, Mapping):
+        raise OspfConfigError(f"{where}.interfaces", "must be a table of interface names")
+    interfaces = {
+        str(name): _interface(settings, f"{where}.interfaces.{name}")
+        for name, settings in interfaces_raw.items()
+    }
+    return OspfConfig(router_id, float(spf_delay), interfaces)
+
+
+def _interface(raw: Any, where: str) -> OspfInterfaceConfig:
+    if not isinstance(raw, Mapping):
+        raise OspfConfigError(where, "must be a table")
+    known = {f.name for f in fields(OspfInterfaceConfig)} | {"password"}
+    _reject_unknown(raw, known, where)
+    values: dict[str, Any] = {}
+    for name, (low, high) in _INTEGER_RANGES.items():
+        if name in raw:
+            value = raw[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise OspfConfigError(f"{where}.{name}", f"must be an integer from {low} to {high}")
+            values[name] = value
+    for name in ("passive", "mtu_ignore"):
+        if name in raw:
+            if not isinstance(raw[name], bool):
+                raise OspfConfigError(f"{where}.{name}", "must be true or false")
+            values[name] = raw[name]
+    if "network" in raw:
+        try:
+            values["network"] = NetworkType(raw["network"])
+        except ValueError:
+            choices = " or ".join(repr(t.value) for t in NetworkType)
+            raise OspfConfigError(f"{where}.network", f"must be {choices}") from None
+    values["authentication"] = _authentication(raw, where)
+    config = OspfInterfaceConfig(**values)
+    if config.dead_interval <= config.hello_interval:
+        raise OspfConfigError(f"{where}.dead_interval", "must be longer than hello_interval")
+    return config
+
+
+def _authentication(raw: Mapping[str, Any], where: str) -> Authentication:
+    kind = raw.get("authentication", "none")
+    if kind == "none":
+        if "password" in raw:
+            raise OspfConfigError(f"{where}.password", 'needs authentication = "simple"')
+        return Authentication()
+    if kind != "simple":
+        raise OspfConfigError(f"{where}.authentication", 'must be "none" or "simple"')
+    password = raw.get("password")
+    if not isinstance(password, str) or not 1 <= len(password.encode()) <= 8:
+        raise OspfConfigError(f"{where}.password", "must be a string of 1 to 8 bytes")
+    return Authentication(AuthType.SIMPLE, password.encode())
+
+
+def _address(value: Any, where: str) -> IPv4Address:
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return IPv4Address(value)
+    except (AddressValueError, ValueError):
+        raise OspfConfigError(where, f"{value!r} is not a dotted-quad IPv4 address") from None
+
+
+def _reject_unknown(raw: Mapping[str, Any], known: set[str], where: str) -> None:
+    for key in raw:
+        if key not in known:
+            raise OspfConfigError(
+                f"{where}.{key}", f"unknown setting (expected one of {', '.join(sorted(known))})"
+            )
