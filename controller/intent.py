@@ -102,11 +102,13 @@ def apply_changes(entries: Entries, changes: ChangeSet) -> None:
 
 
 def entries_of(state: TableState) -> Entries:
-    """The entries a :class:`TableState` stands for (each port MAC feeds two tables)."""
+    """The entries a :class:`TableState` stands for."""
     entries: Entries = {}
     for port, mac in state.port_macs.items():
-        entries[(Table.ROUTER_MAC, port)] = mac
         entries[(Table.PORT_MAC, port)] = mac
+    router_macs = state.port_macs if state.router_macs is None else state.router_macs
+    for port, mac in router_macs.items():
+        entries[(Table.ROUTER_MAC, port)] = mac
     for ip in state.local_ips:
         entries[(Table.LOCAL_IP, ip)] = DELIVER_LOCAL
     for prefix, action in state.routes.items():
@@ -117,18 +119,16 @@ def entries_of(state: TableState) -> Entries:
 
 
 def table_state_of(entries: Mapping[EntryKey, EntryValue], num_ports: int = DEFAULT_NUM_PORTS) -> TableState:
-    """The model's view of ``entries``, so the reference pipeline can run on what is installed.
-
-    Raises ValueError if ``router_mac`` and ``port_mac`` disagree for a port,
-    which the model (one MAC per port) cannot express.
-    """
+    """The model's view of ``entries``, so the reference pipeline can run on what is installed."""
     state = TableState(num_ports=num_ports)
-    port_macs: dict[int, MacAddress] = {}
+    router_macs: dict[int, MacAddress] = {}
     for (table, key), value in entries.items():
-        if table is Table.ROUTER_MAC or table is Table.PORT_MAC:
+        if table is Table.ROUTER_MAC:
             assert isinstance(key, int) and isinstance(value, MacAddress)
-            if port_macs.setdefault(key, value) != value:
-                raise ValueError(f"port {key}: router_mac and port_mac differ")
+            router_macs[key] = value
+        elif table is Table.PORT_MAC:
+            assert isinstance(key, int) and isinstance(value, MacAddress)
+            state.port_macs[key] = value
         elif table is Table.LOCAL_IP:
             assert isinstance(key, IPv4Address)
             state.local_ips.add(key)
@@ -138,5 +138,6 @@ def table_state_of(entries: Mapping[EntryKey, EntryValue], num_ports: int = DEFA
         else:
             assert isinstance(key, IPv4Address) and isinstance(value, MacAddress)
             state.neighbours[key] = value
-    state.port_macs = port_macs
+    if router_macs != state.port_macs:
+        state.router_macs = router_macs
     return state
