@@ -77,7 +77,7 @@ def main() -> int:
         got = read_all(table)
         check(len(got) == 1, f"{table}: insert then read returns one entry")
         check(got[0].action.action_name == action, f"{table}: read back action {action}")
-        for name, value in params.items():
+        for name in params:
             check(
                 got[0].action[name] == make(table, match, action, params).action[name],
                 f"{table}: param {name} reads back as written",
