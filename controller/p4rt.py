@@ -185,6 +185,7 @@ class P4RuntimeDataplane:
                 apply(self.installed, batch)
             self.counters["writes"] += 1
             self.counters["updates_written"] += len(batch)
+            self._retry_rejected_after_deletes(batch)
 
     def _partly_written(self, batch: list[Update], error: P4ClientError) -> None:
         failed = error.details
@@ -204,6 +205,16 @@ class P4RuntimeDataplane:
                 update.key,
                 detail.message,
             )
+
+    def _retry_rejected_after_deletes(self, batch: list[Update]) -> None:
+        """A delete may have made room in a full table: try its refused entries once more."""
+        freed = {u.table for u in batch if u.op is Op.DELETE}
+        retry = [key for key in self.rejected if key[0] in freed]
+        for key in retry:
+            del self.rejected[key]
+        if retry:
+            self._dirty.update(retry)
+            self._wake.set()
 
     async def _packet_in_loop(self) -> None:
         async for packet in self.switch.read_packets(queue_size=PACKET_QUEUE):
