@@ -108,6 +108,9 @@ class ReferencePipeline:
     def decide(self, frame: bytes, ingress_port: int) -> Outcome:
         """The outcome for one frame, without touching the counters."""
         t = self.tables
+        if ingress_port != CPU_PORT and not 1 <= ingress_port <= t.num_ports:
+            # A frame cannot arrive on a port that does not exist: that is a caller's bug.
+            raise ValueError(f"ingress port {ingress_port} is neither 1..{t.num_ports} nor the CPU port")
 
         # 1. From the CPU port: the controller sends finished frames.
         if ingress_port == CPU_PORT:
