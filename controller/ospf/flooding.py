@@ -53,8 +53,9 @@ def _receive_one(
         if too_soon and entry is not None and not entry.self_originated:
             instance.count(DropReason.LSA_TOO_RECENT)  # (a) too soon after the last one
             return True
-        flooded_back = flood(instance, lsa, interface, neighbor)  # (b)
+        # (c) before (b): the old copy leaves the retransmission lists before the new one joins them.
         instance.remove_from_retransmissions(lsa.key)  # (c)
+        flooded_back = flood(instance, lsa, interface, neighbor)  # (b)
         instance.install(lsa)  # (d)
         backup = interface.state == InterfaceState.BACKUP
         if not flooded_back and (not backup or neighbor.address == interface.dr):  # (e) Table 19

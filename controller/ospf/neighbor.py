@@ -144,7 +144,8 @@ class Neighbor:
         self._dd_timer = None
         if self.requests:
             self._set_state(NeighborState.LOADING, "ExchangeDone")
-            self._send_requests()
+            if not self._outstanding_requests:
+                self._send_requests()
         else:
             self._set_state(NeighborState.FULL, "ExchangeDone")
 
