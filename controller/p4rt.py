@@ -24,9 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 from finsy import P4CounterEntry, P4PacketOut, P4TableEntry, Switch, SwitchOptions
 from finsy.p4client import P4ClientError
 from finsy.proto.p4.config.v1 import p4info_pb2
+from finsy.proto.p4.v1 import p4runtime_pb2 as p4r
 from google.protobuf import text_format
 
 from .dataplane import EventCounters
@@ -35,8 +37,10 @@ from .p4rt_codec import EntryCodec
 
 log = logging.getLogger(__name__)
 
-#: Updates per WriteRequest at most: keeps each message well under gRPC's 4 MiB default.
-MAX_UPDATES_PER_WRITE = 20_000
+#: Updates per WriteRequest at most. A larger change set is split into requests of this size with
+#: up to WRITES_IN_FLIGHT outstanding, so encoding the next overlaps the switch applying the last.
+MAX_UPDATES_PER_WRITE = 1_000
+WRITES_IN_FLIGHT = 4
 PACKET_QUEUE = 1024
 COUNTERS = ("ingress.rx_port", "egress.tx_port", "ingress.drops", "ingress.punts")
 
@@ -87,6 +91,7 @@ class P4RuntimeDataplane:
         self._packets_out: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(PACKET_QUEUE)
         self._on_packet_in: PacketInHandler = lambda port, reason, frame: None
         self._on_first_read: EntriesHook | None = None
+        self._write_rpc: grpc.aio.UnaryUnaryMultiCallable | None = None
 
     # --- the Dataplane protocol --------------------------------------------------
 
@@ -102,8 +107,9 @@ class P4RuntimeDataplane:
     def change(self, changes: ChangeSet) -> None:
         apply_changes(self.desired, changes)
         self._dirty.update(changes)
-        for key in changes:
-            self.rejected.pop(key, None)
+        if self.rejected:
+            for key in changes:
+                self.rejected.pop(key, None)
         self._wake.set()
 
     # --- running -----------------------------------------------------------------
@@ -123,12 +129,19 @@ class P4RuntimeDataplane:
         if not switch.is_primary:
             log.warning("%s: another controller is primary; waiting as backup", self.target)
             return
+        # Writes go on a channel of their own, as pre-serialized requests: see p4rt_codec.
+        channel = grpc.aio.insecure_channel(self.target)
+        self._write_rpc = channel.unary_unary(
+            "/p4.v1.P4Runtime/Write", response_deserializer=p4r.WriteResponse.FromString
+        )
         try:
             await self.reconcile()
             self.synced.set()
             await asyncio.gather(self._write_loop(), self._packet_in_loop(), self._packet_out_loop())
         finally:
             self.synced.clear()
+            self._write_rpc = None
+            await channel.close()
 
     async def reconcile(self) -> None:
         """Read our tables back and write exactly the difference from the intent."""
@@ -173,19 +186,42 @@ class P4RuntimeDataplane:
             await self._write(plan(self.installed, self.desired, keys))
 
     async def _write(self, updates: list[Update]) -> None:
-        for start in range(0, len(updates), MAX_UPDATES_PER_WRITE):
-            batch = updates[start : start + MAX_UPDATES_PER_WRITE]
-            try:
-                await self.switch.write([self.codec.update(u) for u in batch])
-            except P4ClientError as error:
-                if not error.details:
-                    raise  # the request as a whole failed (connection lost): the session restarts
-                self._partly_written(batch, error)
-            else:
-                apply(self.installed, batch)
-            self.counters["writes"] += 1
-            self.counters["updates_written"] += len(batch)
-            self._retry_rejected_after_deletes(batch)
+        # Deletes lead the plan and go first, on their own, so the space they free is there for inserts.
+        split = next((i for i, u in enumerate(updates) if u.op is not Op.DELETE), len(updates))
+        for start in range(0, split, MAX_UPDATES_PER_WRITE):
+            await self._write_batch(updates[start : min(split, start + MAX_UPDATES_PER_WRITE)])
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            for start in range(split, len(updates), MAX_UPDATES_PER_WRITE):
+                if len(in_flight) >= WRITES_IN_FLIGHT:
+                    done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()
+                batch = updates[start : start + MAX_UPDATES_PER_WRITE]
+                in_flight.add(asyncio.ensure_future(self._write_batch(batch)))
+            for task in asyncio.as_completed(in_flight):
+                await task
+        finally:
+            for task in in_flight:
+                task.cancel()
+
+    async def _write_batch(self, batch: list[Update]) -> None:
+        assert self._write_rpc is not None
+        request = self.codec.write_request(
+            self.switch.device_id, self.switch.election_id, [self.codec.update_bytes(u) for u in batch]
+        )
+        try:
+            await self._write_rpc(request)
+        except grpc.aio.AioRpcError as rpc_error:
+            error = P4ClientError(rpc_error, "Write")
+            if not error.details:
+                raise  # the request as a whole failed (connection lost): the session restarts
+            self._partly_written(batch, error)
+        else:
+            apply(self.installed, batch)
+        self.counters["writes"] += 1
+        self.counters["updates_written"] += len(batch)
+        self._retry_rejected_after_deletes(batch)
 
     def _partly_written(self, batch: list[Update], error: P4ClientError) -> None:
         failed = error.details
