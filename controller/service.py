@@ -22,6 +22,7 @@ from sim.p4build import BMV2_JSON_PATH, P4INFO_PATH
 from .clock import AsyncioClock
 from .config import ConfigError, RouterConfig, load_config
 from .intent import Entries, Table
+from .ospf.speaker import attach_ospf, check_ospf_config
 from .p4rt import P4RuntimeDataplane, PipelineFiles
 from .router import Router
 from .status import DEFAULT_RUN_DIR, StatusServer, register_router_views, socket_path
@@ -50,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
+        check_ospf_config(config)
     except ConfigError as error:
         print(f"twinrouter controller: {error}", file=sys.stderr)
         return 2
@@ -77,6 +79,7 @@ async def serve(
     router.start()
     status = StatusServer(socket_path(run_dir, target))
     register_views(status, router, session)
+    attach_ospf(router, session, status)
     await status.start()
     log.info("controller for %s up; status on %s", target, status.path)
     stop = asyncio.Event()

@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from .ospf.show import render_ospf
 from .status import DEFAULT_RUN_DIR, query, socket_path
 
 
@@ -68,6 +69,7 @@ RENDERERS: dict[str, Callable[[Any], list[Table]]] = {
     "arp": render_arp,
     "interfaces": render_interfaces,
     "counters": render_counters,
+    "ospf": render_ospf,
 }
 
 

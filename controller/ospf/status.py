@@ -1,4 +1,4 @@
-"""``OspfInstance.status()``: the instance as plain data, and its text rendering for the CLI."""
+"""``OspfInstance.status()``: the instance as plain, JSON-serialisable data (the ``ospf`` status view)."""
 
 from __future__ import annotations
 
@@ -72,59 +72,3 @@ def snapshot(instance: OspfInstance, now: float) -> dict[str, Any]:
         "received": dict(sorted(instance.received.items())),
         "sent": dict(sorted(instance.sent.items())),
     }
-
-
-def _table(rows: list[list[str]], headings: list[str]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headings, *rows, strict=False)]
-    lines = [
-        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True))
-        for row in [headings, *rows]
-    ]
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def format_neighbors(status: dict[str, Any]) -> str:
-    rows = [
-        [
-            n["router_id"],
-            str(n["priority"]),
-            n["state"],
-            n["address"],
-            n["interface"],
-            str(n["retransmissions"]),
-        ]
-        for n in status["neighbors"]
-    ]
-    return _table(rows, ["Neighbor ID", "Pri", "State", "Address", "Interface", "RXmtL"])
-
-
-def format_database(status: dict[str, Any]) -> str:
-    names = {1: "Router", 2: "Network", 3: "Summary", 4: "ASBR-Summary", 5: "External"}
-    rows = [
-        [
-            names.get(d["type"], str(d["type"])),
-            d["ls_id"],
-            d["adv_router"],
-            str(d["age"]),
-            d["seq"],
-            d["checksum"],
-        ]
-        for d in status["database"]
-    ]
-    return _table(rows, ["Type", "Link ID", "ADV Router", "Age", "Seq#", "CkSum"])
-
-
-def format_routes(status: dict[str, Any]) -> str:
-    rows = []
-    for route in status["routes"]:
-        hops = ", ".join(
-            f"via {h['address']}, {h['interface']}"
-            if h["address"]
-            else f"directly attached to {h['interface']}"
-            for h in route["next_hops"]
-        )
-        rows.append([route["prefix"], str(route["cost"]), hops])
-    return _table(rows, ["Prefix", "Cost", "Next hops"])
-
-
-FORMATTERS = {"neighbors": format_neighbors, "database": format_database, "routes": format_routes}
