@@ -69,6 +69,21 @@ class Rib:
             self._candidates.setdefault(route.prefix, {})[source] = route
         return self._refresh(touched)
 
+    def update_source(
+        self, source: Source, routes: Iterable[Route], withdrawn: Iterable[IPv4Network] = ()
+    ) -> ChangeSet:
+        """Add or replace ``routes`` and withdraw ``withdrawn`` for ``source``; return the FIB change set."""
+        touched = []
+        for prefix in withdrawn:
+            self._withdraw(prefix, source)
+            touched.append(prefix)
+        for route in routes:
+            if route.source is not source:
+                raise ValueError(f"{route} offered as {source}")
+            self._candidates.setdefault(route.prefix, {})[source] = route
+            touched.append(route.prefix)
+        return self._refresh(touched)
+
     def add(self, route: Route) -> ChangeSet:
         self._candidates.setdefault(route.prefix, {})[route.source] = route
         return self._refresh([route.prefix])

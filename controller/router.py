@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 
 from sim.model.codes import CPU_PORT, ETHERTYPE_IPV4, PuntReason
 from sim.model.tables import Direct, NextHop, NullRoute, TableState
@@ -20,7 +20,7 @@ from .clock import Clock
 from .config import RouterConfig
 from .dataplane import Dataplane, EventCounters
 from .icmp import IcmpResponder
-from .intent import DELIVER_LOCAL, ChangeSet, Entries, EntryValue, Table, table_state_of
+from .intent import DELIVER_LOCAL, Entries, Table, table_state_of
 from .packets import IPPROTO_ICMP, Ethernet, Ipv4, MalformedPacket, forwarded_datagram, parse_frame
 from .rib import Rib, Route, Source, connected_routes, static_routes
 
@@ -70,6 +70,15 @@ class Router:
     def update_routes(self, source: Source, routes: Iterable[Route]) -> None:
         """Replace every route of ``source`` (the OSPF speaker calls this after each SPF run)."""
         changes = self.rib.replace_source(source, routes)
+        if changes:
+            self._dataplane.change(changes)
+        self._resolve_next_hops()
+
+    def change_routes(
+        self, source: Source, routes: Iterable[Route], withdrawn: Iterable[IPv4Network]
+    ) -> None:
+        """Add or replace some routes of ``source`` and withdraw others (incremental SPF results)."""
+        changes = self.rib.update_source(source, routes, withdrawn)
         if changes:
             self._dataplane.change(changes)
         self._resolve_next_hops()
@@ -182,16 +191,6 @@ class Router:
         next_hop = action.ip if isinstance(action, NextHop) else destination
         self.arp.send_ip(datagram, next_hop, action.port)
 
-    def apply(self, changes: ChangeSet) -> None:
-        """Pass a change set through to the data plane (for subsystems added later)."""
-        self._dataplane.change(changes)
-
-
-def entry_value_str(value: EntryValue) -> str:
-    if isinstance(value, NextHop):
-        return f"via {value.ip} port {value.port}"
-    if isinstance(value, Direct):
-        return f"direct port {value.port}"
-    if isinstance(value, NullRoute):
-        return "null"
-    return str(value)
+    def send_frame(self, port: int, frame: bytes) -> None:
+        """Send a finished frame out of ``port`` (link-local traffic: OSPF multicast)."""
+        self._dataplane.send_packet(port, frame)

@@ -107,3 +107,27 @@ def test_routes_from_a_later_source_reach_the_switch_and_the_model_forwards_on_t
     outcome = switch.receive(1, HOST_A.ip_to("172.20.1.1"))
     assert isinstance(outcome, Forward) and outcome.port == 2
     assert Ether(outcome.frame).dst == GATEWAY.mac and Ether(outcome.frame)[IP].dst == "172.20.1.1"
+
+
+def test_incremental_changes_from_a_source_touch_only_their_prefixes(router, switch):
+    a, b = IPv4Network("172.21.0.0/16"), IPv4Network("172.22.0.0/16")
+    router.change_routes(
+        Source.OSPF, [Route(a, Source.OSPF, VIA_GW, 110), Route(b, Source.OSPF, VIA_GW, 110)], []
+    )
+    assert switch.change_sets[-1] == {**lpm(a, VIA_GW), **lpm(b, VIA_GW)}
+    router.change_routes(Source.OSPF, [Route(b, Source.OSPF, NullRoute(), 110)], [a])
+    assert switch.change_sets[-1] == {**lpm(a, None), **lpm(b, NullRoute())}
+    # Withdrawing what OSPF never offered, or offering the same again, writes nothing.
+    sets = len(switch.change_sets)
+    router.change_routes(Source.OSPF, [Route(b, Source.OSPF, NullRoute(), 110)], [a])
+    assert len(switch.change_sets) == sets
+    assert switch.entries == router.intent()
+
+
+def test_a_link_local_frame_goes_out_unchanged(router, switch):
+    switch.take_wire()
+    frame = bytes(
+        Ether(dst="01:00:5e:00:00:05", src="02:00:00:00:01:01") / IP(dst="224.0.0.5", ttl=1, proto=89)
+    )
+    router.send_frame(1, frame)
+    assert switch.take_wire() == [(1, frame)]
