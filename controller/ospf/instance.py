@@ -328,7 +328,7 @@ class OspfInstance:
 
     def schedule_spf(self) -> None:
         if self._spf_timer is None:
-            self._spf_timer = self.clock.call_later(self.config.spf_delay, self._run_spf)
+            self._spf_timer = self.clock.call_later(self.config.spf_delay, self.run_spf)
 
     def _neighbor_address(self, interface: str, router_id: IPv4Address) -> IPv4Address | None:
         for neighbor in self.interfaces[interface].neighbors.values():
@@ -336,7 +336,8 @@ class OspfInstance:
                 return neighbor.address
         return None
 
-    def _run_spf(self) -> None:
+    def run_spf(self) -> None:
+        """Recalculates the routing table now (normally scheduled by database changes, after spf_delay)."""
         self._spf_timer = None
         started = time.perf_counter()
         local = {i.ip: i.name for i in self.interfaces.values() if i.state != InterfaceState.DOWN}

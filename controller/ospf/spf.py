@@ -162,14 +162,14 @@ def _routes(
     for (vertex_type, vertex_id), (cost, hops) in done.items():
         if vertex_type == LsaType.NETWORK:
             body = graph.networks[vertex_id]
-            offer(IPv4Network((vertex_id, str(body.mask)), strict=False), cost, hops)
+            offer(_prefix(vertex_id, body.mask), cost, hops)
     for (vertex_type, vertex_id), (cost, hops) in done.items():
         if vertex_type != LsaType.ROUTER:
             continue
         for link in graph.routers[vertex_id].links:
             if link.type != RouterLinkType.STUB:
                 continue
-            prefix = IPv4Network((link.link_id, str(link.link_data)), strict=False)
+            prefix = _prefix(link.link_id, link.link_data)
             own = (vertex_type, vertex_id) == root
             stub_hops = _own_stub_hops(prefix, local_networks) if own else hops
             if stub_hops:
@@ -179,6 +179,13 @@ def _routes(
         for prefix, (cost, hops) in table.items()
         if hops
     }
+
+
+def _prefix(address: IPv4Address, mask: IPv4Address) -> IPv4Network:
+    """The network of ``address`` under ``mask`` (built from integers: string parsing dominated SPF)."""
+    bits = int(mask)
+    length = 32 - (~bits & 0xFFFFFFFF).bit_length()
+    return IPv4Network((int(address) & (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF, length))
 
 
 def _own_stub_hops(prefix: IPv4Network, local: Mapping[IPv4Network, str]) -> set[OspfNextHop]:
