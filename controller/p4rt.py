@@ -171,9 +171,11 @@ class P4RuntimeDataplane:
     async def read_counters(self) -> dict[str, dict[int, tuple[int, int]]]:
         """Every cell of the four counters: name -> index -> (packets, bytes)."""
         cells: dict[str, dict[int, tuple[int, int]]] = {name: {} for name in COUNTERS}
+        counters = self.switch.p4info.counters
         async for entry in self.switch.read([P4CounterEntry(name) for name in COUNTERS]):
             if entry.index is not None:
-                cells[entry.counter_id][entry.index] = (entry.packet_count, entry.byte_count)
+                name = counters[entry.counter_id].name  # finsy answers with the P4Info alias
+                cells[name][entry.index] = (entry.packet_count, entry.byte_count)
         return cells
 
     # --- the loops while primary ------------------------------------------------
