@@ -4,9 +4,8 @@ The core depends only on this module, so an engine can be swapped for
 another (a different structure, a different capacity) without touching it.
 """
 
-from __future__ import annotations
-
-
+# No `from __future__ import annotations` here: data.Struct reads its field
+# shapes from the class annotations, which must stay objects, not strings.
 from amaranth.hdl import unsigned
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
