@@ -265,9 +265,19 @@ class KernelRouter:
                 return frame
         return None
 
-    def received_anywhere(self, timeout: float) -> dict[int, list[bytes]]:
-        time.sleep(timeout)
+    def received_anywhere(self, quiet: float, first_within: float = 0.0) -> dict[int, list[bytes]]:
+        """Every frame the router sent, on any port: waits up to ``first_within`` seconds
+        for a first one, then ``quiet`` seconds for any more."""
         arrived: dict[int, list[bytes]] = {}
+        deadline = time.monotonic() + first_within
+        while not arrived and (left := deadline - time.monotonic()) > 0:
+            ready = select.select(list(self.sockets.values()), [], [], left)[0]
+            for port, sock in self.sockets.items():
+                if sock in ready:
+                    frame, address = sock.recvfrom(65535)
+                    if address[2] != PACKET_OUTGOING:
+                        arrived.setdefault(port, []).append(frame)
+        time.sleep(quiet)
         for port in self.sockets:
             while (frame := self.receive(port, 0.001)) is not None:
                 arrived.setdefault(port, []).append(frame)
@@ -364,7 +374,9 @@ def run_table(lab: NetnsLab, vectors: list[Vector], findings: Findings) -> None:
             if isinstance(vector.expected, Drop) and (differences := kernel_differences(vector)):
                 kernel.drain()
                 kernel.send(vector.ingress_port, vector.frame)
-                if problem := check_routed_anyway(vector, kernel.received_anywhere(QUIET_S)):
+                if problem := check_routed_anyway(
+                    vector, kernel.received_anywhere(QUIET_S, RECEIVE_TIMEOUT_S)
+                ):
                     findings.forward_mismatches.append(f"{vector.name}: {problem}")
                 else:
                     findings.observed |= differences
