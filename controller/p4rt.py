@@ -91,6 +91,7 @@ class P4RuntimeDataplane:
         self._packets_out: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(PACKET_QUEUE)
         self._on_packet_in: PacketInHandler = lambda port, reason, frame: None
         self._on_first_read: EntriesHook | None = None
+        self._on_synced: Callable[[], None] | None = None
         self._write_rpc: grpc.aio.UnaryUnaryMultiCallable | None = None
 
     # --- the Dataplane protocol --------------------------------------------------
@@ -114,15 +115,22 @@ class P4RuntimeDataplane:
 
     # --- running -----------------------------------------------------------------
 
-    async def run(self, on_packet_in: PacketInHandler, on_first_read: EntriesHook | None = None) -> None:
+    async def run(
+        self,
+        on_packet_in: PacketInHandler,
+        on_first_read: EntriesHook | None = None,
+        on_synced: Callable[[], None] | None = None,
+    ) -> None:
         """Keep a session with the switch until cancelled.
 
         ``on_first_read`` sees the entries found on the switch the first time
         they are read, before reconciling, so a restarted controller can adopt
-        state (neighbours) instead of deleting and relearning it.
+        state (neighbours) instead of deleting and relearning it. ``on_synced``
+        runs after every reconcile, when packet-outs go through again.
         """
         self._on_packet_in = on_packet_in
         self._on_first_read = on_first_read
+        self._on_synced = on_synced
         await self.switch.run()
 
     async def _on_ready(self, switch: Switch) -> None:
@@ -137,6 +145,8 @@ class P4RuntimeDataplane:
         try:
             await self.reconcile()
             self.synced.set()
+            if self._on_synced is not None:
+                self._on_synced()
             await asyncio.gather(self._write_loop(), self._packet_in_loop(), self._packet_out_loop())
         finally:
             self.synced.clear()

@@ -17,7 +17,7 @@ from sim.model.tables import Direct, NextHop, NullRoute, TableState
 
 from .arp import ArpService
 from .clock import Clock
-from .config import RouterConfig
+from .config import RouterConfig, StaticRouteConfig
 from .dataplane import Dataplane, EventCounters
 from .icmp import IcmpResponder
 from .intent import DELIVER_LOCAL, Entries, Table, table_state_of
@@ -42,12 +42,13 @@ class Router:
         self.arp = ArpService(config, clock, dataplane, self.counters)
         self.icmp = IcmpResponder(config, clock, self.originate, self.counters)
         self._local_handlers: dict[int, LocalHandler] = {IPPROTO_ICMP: self._icmp_to_us}
-        self.unresolved_statics = []
+        self.unresolved_statics: list[tuple[StaticRouteConfig, str]] = []
+        self._addresses = {i.ip for i in config.interfaces}
 
     # --- lifecycle -------------------------------------------------------------
 
     def start(self) -> None:
-        """Program the interfaces and configured routes, then announce ourselves."""
+        """Program the interfaces and configured routes."""
         changes: dict = dict(self.interface_entries())
         changes.update(self.rib.replace_source(Source.CONNECTED, connected_routes(self.config.interfaces)))
         statics, self.unresolved_statics = static_routes(self.config)
@@ -55,6 +56,9 @@ class Router:
             log.warning("static route %s not installed: %s", static.prefix, why)
         changes.update(self.rib.replace_source(Source.STATIC, statics))
         self._dataplane.change(changes)
+
+    def connected(self) -> None:
+        """The switch holds our intent and takes packet-outs (again): announce, resolve gateways."""
         self.arp.announce()
         self._resolve_next_hops()
 
@@ -145,7 +149,7 @@ class Router:
         handler = self._local_handlers.get(ip.protocol)
         if handler is not None:
             handler(ingress_port, ip, eth)
-        elif ip.protocol == IPPROTO_UDP and ip.dst in self._our_addresses():
+        elif ip.protocol == IPPROTO_UDP and ip.dst in self._addresses:
             # No UDP service listens here: what traceroute to the router expects.
             self.icmp.port_unreachable(ingress_port, frame)
         else:
@@ -153,9 +157,6 @@ class Router:
 
     def _icmp_to_us(self, ingress_port: int, ip: Ipv4, eth: Ethernet) -> None:
         self.icmp.handle_echo(ip)
-
-    def _our_addresses(self) -> set[IPv4Address]:
-        return {i.ip for i in self.config.interfaces}
 
     def _forward_after_miss(self, ingress_port: int, frame: bytes) -> None:
         """An ARP_MISS punt: do the data plane's rewrite ourselves once the next hop is known."""

@@ -86,7 +86,9 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    task = asyncio.create_task(session.run(router.handle_packet_in, lambda found: adopt(router, found)))
+    task = asyncio.create_task(
+        session.run(router.handle_packet_in, lambda found: adopt(router, found), router.connected)
+    )
     try:
         await stop.wait()
     finally:

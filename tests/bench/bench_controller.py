@@ -99,7 +99,14 @@ def bmv2_target():
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "bmv2.log"
-        command = ["simple_switch_grpc", "--no-p4", "--log-file", str(log), "--", f"--grpc-server-addr=127.0.0.1:{port}"]
+        command = [
+            "simple_switch_grpc",
+            "--no-p4",
+            "--log-file",
+            str(log),
+            "--",
+            f"--grpc-server-addr=127.0.0.1:{port}",
+        ]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait_for_port(port)
@@ -122,7 +129,9 @@ def _wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def raw_primary(target: str, pipeline: PipelineFiles) -> AsyncIterator[p4runtime_pb2_grpc.P4RuntimeStub]:
+async def raw_primary(
+    target: str, pipeline: PipelineFiles
+) -> AsyncIterator[p4runtime_pb2_grpc.P4RuntimeStub]:
     channel = grpc.aio.insecure_channel(target)
     stub = p4runtime_pb2_grpc.P4RuntimeStub(channel)
     requests: asyncio.Queue[p4r.StreamMessageRequest | None] = asyncio.Queue()
@@ -169,7 +178,7 @@ async def controller_rate(target: str, pipeline: PipelineFiles, count: int) -> f
     session = P4RuntimeDataplane(target, pipeline)
     router = Router(CONFIG, AsyncioClock(), session)
     router.start()
-    task = asyncio.create_task(session.run(router.handle_packet_in))
+    task = asyncio.create_task(session.run(router.handle_packet_in, on_synced=router.connected))
     try:
         await asyncio.wait_for(session.synced.wait(), 30)
         while session.installed != session.desired:
@@ -219,7 +228,7 @@ async def arp_latency(samples: int = 50) -> list[float]:
     session = P4RuntimeDataplane(f"127.0.0.1:{port}", PipelineFiles(P4INFO_PATH))
     router = Router(CONFIG, AsyncioClock(), session)
     router.start()
-    task = asyncio.create_task(session.run(router.handle_packet_in))
+    task = asyncio.create_task(session.run(router.handle_packet_in, on_synced=router.connected))
     latencies = []
     try:
         await asyncio.wait_for(session.synced.wait(), 30)

@@ -104,4 +104,5 @@ def router(config, clock, switch) -> Router:
     router = Router(config, clock, switch)
     switch.router = router
     router.start()
+    router.connected()
     return router

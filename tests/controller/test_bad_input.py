@@ -25,6 +25,7 @@ def fresh_router() -> tuple[Router, ModelSwitch]:
     router = Router(CONFIG, FakeClock(), switch)
     switch.router = router
     router.start()
+    router.connected()
     switch.take_wire()
     return router, switch
 
