@@ -9,6 +9,8 @@
     cost = 10
     hello_interval = 1
     dead_interval = 3
+    # or, for sub-second failure detection as FRR's "dead-interval minimal hello-multiplier 4":
+    # dead_interval = 1 and hello_multiplier = 4 (hellos every 250 ms, advertised HelloInterval 0)
     priority = 1                # 0: never DR or BDR
     passive = false             # advertise the subnet, send no hellos
     retransmit_interval = 5
@@ -56,6 +58,18 @@ class OspfInterfaceConfig:
     transmit_delay: int = 1
     mtu_ignore: bool = False
     authentication: Authentication = field(default_factory=Authentication)
+    #: hellos per second with a 1-second dead interval (FRR's "dead-interval minimal"); None: off
+    hello_multiplier: int | None = None
+
+    @property
+    def hello_period(self) -> float:
+        """Seconds between our hellos."""
+        return 1 / self.hello_multiplier if self.hello_multiplier else self.hello_interval
+
+    @property
+    def advertised_hello_interval(self) -> int:
+        """The HelloInterval field: 0 with sub-second hellos, as FRR sends and expects."""
+        return 0 if self.hello_multiplier else self.hello_interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +87,7 @@ _INTEGER_RANGES = {
     "priority": (0, 0xFF),
     "retransmit_interval": (1, 0xFFFF),
     "transmit_delay": (1, 0xFFFF),
+    "hello_multiplier": (2, 20),
 }
 
 
@@ -118,7 +133,12 @@ def _interface(raw: Any, where: str) -> OspfInterfaceConfig:
             raise OspfConfigError(f"{where}.network", f"must be {choices}") from None
     values["authentication"] = _authentication(raw, where)
     config = OspfInterfaceConfig(**values)
-    if config.dead_interval <= config.hello_interval:
+    if config.hello_multiplier is not None:
+        if config.dead_interval != 1:
+            raise OspfConfigError(f"{where}.dead_interval", "must be 1 with hello_multiplier")
+        if "hello_interval" in raw:
+            raise OspfConfigError(f"{where}.hello_interval", "is set by hello_multiplier (1/multiplier s)")
+    elif config.dead_interval <= config.hello_interval:
         raise OspfConfigError(f"{where}.dead_interval", "must be longer than hello_interval")
     return config
 

@@ -199,7 +199,7 @@ class Interface:
         )
         hello = Hello(
             self.address.netmask,
-            self.config.hello_interval,
+            self.config.advertised_hello_interval,
             self.instance.options,
             self.config.priority,
             self.config.dead_interval,
@@ -208,12 +208,12 @@ class Interface:
             neighbors,
         )
         self.send(hello, ALL_SPF_ROUTERS)
-        self._hello_timer = self.instance.clock.call_later(self.config.hello_interval, self._send_hello)
+        self._hello_timer = self.instance.clock.call_later(self.config.hello_period, self._send_hello)
 
     def receive_hello(self, packet: Packet, hello: Hello, source: IPv4Address) -> DropReason | None:
         if self.broadcast and hello.network_mask != self.address.netmask:
             return DropReason.HELLO_MASK_MISMATCH
-        if hello.hello_interval != self.config.hello_interval:
+        if hello.hello_interval != self.config.advertised_hello_interval:
             return DropReason.HELLO_INTERVAL_MISMATCH
         if hello.dead_interval != self.config.dead_interval:
             return DropReason.DEAD_INTERVAL_MISMATCH

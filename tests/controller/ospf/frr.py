@@ -32,6 +32,8 @@ class FrrInterface:
     dead_interval: int = 4
     priority: int = 1
     passive: bool = False
+    #: "dead-interval minimal hello-multiplier N": 1-second dead interval, N hellos a second
+    hello_multiplier: int | None = None
 
 
 @dataclass
@@ -49,8 +51,14 @@ class FrrOspf(contextlib.AbstractContextManager["FrrOspf"]):
             lines += [
                 f"interface {interface.name}",
                 f" ip ospf network {interface.network}",
-                f" ip ospf hello-interval {interface.hello_interval}",
-                f" ip ospf dead-interval {interface.dead_interval}",
+                *(
+                    [f" ip ospf dead-interval minimal hello-multiplier {interface.hello_multiplier}"]
+                    if interface.hello_multiplier
+                    else [
+                        f" ip ospf hello-interval {interface.hello_interval}",
+                        f" ip ospf dead-interval {interface.dead_interval}",
+                    ]
+                ),
                 f" ip ospf priority {interface.priority}",
                 "!",
             ]

@@ -93,3 +93,18 @@ def test_errors_name_the_field(raw, field):
 def test_one_second_dead_interval_is_allowed():
     config = parse_ospf_config({"interfaces": {"eth1": {"hello_interval": 1, "dead_interval": 2}}})
     assert config.interfaces["eth1"].dead_interval == 2
+
+
+def test_sub_second_hellos_with_a_one_second_dead_interval():
+    raw = {"interfaces": {"eth1": {"dead_interval": 1, "hello_multiplier": 4}}}
+    eth1 = parse_ospf_config(raw).interfaces["eth1"]
+    assert (eth1.hello_period, eth1.advertised_hello_interval, eth1.dead_interval) == (0.25, 0, 1)
+    for bad, field in (
+        ({"hello_multiplier": 4}, "dead_interval"),
+        ({"dead_interval": 1, "hello_multiplier": 4, "hello_interval": 1}, "hello_interval"),
+        ({"dead_interval": 1, "hello_multiplier": 1}, "hello_multiplier"),
+        ({"dead_interval": 1, "hello_multiplier": 21}, "hello_multiplier"),
+    ):
+        with pytest.raises(OspfConfigError) as error:
+            parse_ospf_config({"interfaces": {"eth1": bad}})
+        assert error.value.field == f"ospf.interfaces.eth1.{field}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 import pytest
@@ -48,16 +48,20 @@ def frr_route_to(namespace: Namespace, prefix: IPv4Network) -> str:
     return namespace.ip("route", "show", str(prefix))
 
 
-Check = Callable[[OspfInstance, FrrOspf, Namespace], None]
+Check = Callable[[OspfInstance, FrrOspf, Namespace], Awaitable[None]]
 
 
 async def exercise(
-    frr: FrrOspf, frr_ns: Namespace, ours_ns: Namespace, network: str, our_id: str, check: Check
+    frr: FrrOspf,
+    frr_ns: Namespace,
+    ours_ns: Namespace,
+    settings: OspfInterfaceConfig,
+    our_id: str,
+    check: Check,
 ) -> None:
     with ours_ns.entered():
         sock = open_ospf_socket("our0", IPv4Address("10.77.0.1"))
     io = LinuxOspfIo({"our0": sock})
-    settings = OspfInterfaceConfig(network=NetworkType(network), hello_interval=HELLO, dead_interval=DEAD)
     config = OspfConfig(None, 0.05, {"our0": settings, "lan": OspfInterfaceConfig(passive=True)})
     addresses = [
         OspfInterfaceAddress("our0", IPv4Interface("10.77.0.1/24")),
@@ -95,13 +99,13 @@ async def exercise(
         # DROthers hear AllDRouters; a neighbour still at 2-Way hears the DR's DDs and floods.
         benign = {"dd-ignored", "wrong-destination", "lsa-min-ls-arrival", "neighbor-state"}
         assert set(ours.drops) <= benign, ours.drops
-        check(ours, frr, frr_ns)
+        await check(ours, frr, frr_ns)
     finally:
         ours.stop()
         io.close()
 
 
-def run_against_frr(network: str, our_id: str, check: Check) -> None:
+def run_against_frr(network: str, our_id: str, check: Check, hello_multiplier: int | None = None) -> None:
     with NetnsLab("ospf-frr") as lab:
         frr_ns, ours_ns = lab.namespace("frr"), lab.namespace("ours")
         lab.veth(frr_ns, "frr0", ours_ns, "our0")
@@ -109,25 +113,33 @@ def run_against_frr(network: str, our_id: str, check: Check) -> None:
         frr_ns.ip("addr", "add", "10.77.0.2/24", "dev", "frr0")
         frr_ns.ip("addr", "add", "10.88.0.1/24", "dev", "lan0")
         ours_ns.ip("addr", "add", "10.77.0.1/24", "dev", "our0")
-        interfaces = [FrrInterface("frr0", network, HELLO, DEAD), FrrInterface("lan0", passive=True)]
+        if hello_multiplier:
+            ours = OspfInterfaceConfig(
+                NetworkType(network), dead_interval=1, hello_multiplier=hello_multiplier
+            )
+            theirs = FrrInterface("frr0", network, hello_multiplier=hello_multiplier)
+        else:
+            ours = OspfInterfaceConfig(NetworkType(network), hello_interval=HELLO, dead_interval=DEAD)
+            theirs = FrrInterface("frr0", network, HELLO, DEAD)
+        interfaces = [theirs, FrrInterface("lan0", passive=True)]
         with FrrOspf(frr_ns, FRR_ID, interfaces, ["10.77.0.0/24", "10.88.0.0/24"]).start() as frr:
-            asyncio.run(exercise(frr, frr_ns, ours_ns, network, our_id, check))
+            asyncio.run(exercise(frr, frr_ns, ours_ns, ours, our_id, check))
 
 
 def test_point_to_point_with_frr_and_frr_notices_when_we_go():
-    def gone(ours: OspfInstance, frr: FrrOspf, frr_ns: Namespace) -> None:
+    async def gone(ours: OspfInstance, frr: FrrOspf, frr_ns: Namespace) -> None:
         # We stop without a goodbye: FRR's dead interval ends the adjacency and the route.
         ours.stop()
-        deadline = time.monotonic() + DEAD + 3
-        while "proto ospf" in frr_route_to(frr_ns, OUR_LAN):
-            assert time.monotonic() < deadline, frr.log()[-2000:]
-            time.sleep(0.2)
+        took = await until(
+            lambda: "proto ospf" not in frr_route_to(frr_ns, OUR_LAN), DEAD + 2, "FRR", frr.log
+        )
+        assert took > DEAD - 1.5
 
     run_against_frr("point-to-point", "10.255.0.1", gone)
 
 
 def test_broadcast_with_frr_as_dr():
-    def roles(ours: OspfInstance, frr: FrrOspf, frr_ns: Namespace) -> None:
+    async def roles(ours: OspfInstance, frr: FrrOspf, frr_ns: Namespace) -> None:
         interface = ours.interfaces["our0"]
         assert (interface.dr, interface.bdr) == (IPv4Address("10.77.0.2"), IPv4Address("10.77.0.1"))
 
@@ -135,7 +147,7 @@ def test_broadcast_with_frr_as_dr():
 
 
 def test_broadcast_with_us_as_dr_frr_uses_our_network_lsa():
-    def roles(ours: OspfInstance, frr: FrrOspf, frr_ns: Namespace) -> None:
+    async def roles(ours: OspfInstance, frr: FrrOspf, frr_ns: Namespace) -> None:
         network = frr.vtysh_json("show ip ospf database network")
         ids = [
             (lsa["linkStateId"], lsa["advertisingRouter"])
@@ -147,3 +159,17 @@ def test_broadcast_with_us_as_dr_frr_uses_our_network_lsa():
         assert ("10.77.0.1", "10.255.0.99") in ids, network
 
     run_against_frr("broadcast", "10.255.0.99", roles)
+
+
+def test_one_second_dead_interval_with_frr():
+    async def steady_then_gone(ours: OspfInstance, frr: FrrOspf, frr_ns: Namespace) -> None:
+        (neighbor,) = ours.interfaces["our0"].neighbors.values()
+        events = list(neighbor.events)
+        await asyncio.sleep(3)  # 250 ms hellos both ways, 1 s dead intervals: no flap
+        assert neighbor.events == events and neighbor.state == NeighborState.FULL
+        assert frr.neighbors()["10.255.0.1"]["upTimeInMsec"] > 3000
+        ours.stop()
+        took = await until(lambda: "proto ospf" not in frr_route_to(frr_ns, OUR_LAN), 3, "FRR", frr.log)
+        assert took < 1.5
+
+    run_against_frr("point-to-point", "10.255.0.1", steady_then_gone, hello_multiplier=4)

@@ -83,6 +83,18 @@ def test_silent_link_failure_is_found_by_the_dead_interval():
     assert 1.0 < took < 2.5  # the dead interval, then flooding and SPF in milliseconds
 
 
+def test_one_second_dead_interval_reroutes_within_a_second_and_a_half():
+    net = ring(5, dead_interval=1, hello_multiplier=4)
+    net.run_until(lambda: converged(net, 7), timeout=60)
+    r0 = net.routers["r0"]
+    net.clock.advance(10)
+    net.cut("l0", carrier_loss=False)
+    took = net.run_until(
+        lambda: r0.next_hops("192.168.1.0/24") == {("10.4.0.1", "to4")}, timeout=5, step=0.01
+    )
+    assert 0.75 <= took < 1.5
+
+
 def test_lossy_link_still_converges_by_retransmission():
     # One packet in three lost, everywhere: hellos, DDs, requests, updates and acks alike.
     net = ring(4, hello_interval=1, dead_interval=4, retransmit_interval=1)
