@@ -1,4 +1,4 @@
-"""OSPF: SPF (RFC 2328 §16.1) time on a 1,000-router synthetic area, and a full instance's run.
+"""OSPF: SPF (RFC 2328 §16.1) time on a 1,000-router synthetic area; simulated reroute times in a ring.
 
 Topology (seeded, so every run measures the same graph): N routers, each
 with a stub LAN; a ring for connectivity plus random point-to-point chords
@@ -7,6 +7,15 @@ every tenth router also on a broadcast LAN with three others (a
 network-LSA). Printed: LSDB size, routes, the median and worst of several
 ``spf.calculate`` runs, and one run through ``OspfInstance`` (the LSDB's
 aged view plus the diff against the previous table).
+
+Reroute: ten of our instances in a ring of point-to-point links on the fake
+clock (tests/controller/ospf/network.py, 1 ms per hop); one link is cut
+and we measure, in protocol time, how long until the router beside the cut
+routes the far neighbour's LAN the long way round: with carrier loss (the
+interface goes down), and silently (the dead interval finds it) with the
+default timers and with a 1-second dead interval (4 hellos a second).
+Protocol time only: packet handling itself is measured by the wall time
+the whole simulated reconvergence took.
 """
 
 from __future__ import annotations
@@ -110,6 +119,7 @@ def main() -> None:
         f"worst {max(times) * 1000:.1f} ms over {RUNS} runs"
     )
     _instance_run(lsas)
+    _reroute_times()
 
 
 def _neighbor_addresses(lsas: list[Lsa]):
@@ -136,6 +146,41 @@ def _instance_run(lsas: list[Lsa]) -> None:
         instance.lsdb.install(lsa)
     instance.run_spf()  # timed by the instance itself (no interfaces: the root has no next hops)
     print(f"OspfInstance SPF over its LSDB: {instance.last_spf_seconds * 1000:.1f} ms")
+
+
+def _reroute_times() -> None:
+    cases = [
+        ("carrier loss, hello 10 s / dead 40 s", {}, True),
+        ("silent, hello 10 s / dead 40 s (defaults)", {}, False),
+        ("silent, dead 1 s, 4 hellos/s", {"dead_interval": 1, "hello_multiplier": 4}, False),
+    ]
+    for label, settings, carrier_loss in cases:
+        took, wall = _reroute(10, settings, carrier_loss)
+        print(f"reroute in a 10-router ring, {label}: {took:.2f} s protocol time ({wall * 1000:.0f} ms wall)")
+
+
+def _reroute(size: int, settings: dict[str, int], carrier_loss: bool) -> tuple[float, float]:
+    from controller.ospf.config import NetworkType
+    from tests.controller.ospf.network import Network
+
+    net = Network()
+    routers = [net.router(f"r{i}", f"10.255.0.{i + 1}") for i in range(size)]
+    for i in range(size):
+        j = (i + 1) % size
+        for me, peer, host in ((i, j, 1), (j, i, 2)):
+            address = f"10.{i}.{j}.{host}/24"
+            net.connect(
+                f"l{i}", routers[me], f"to{peer}", address, network=NetworkType.POINT_TO_POINT, **settings
+            )
+        net.connect(f"lan{i}", routers[i], "lan", f"192.168.{i}.1/24", passive=True)
+    net.start()
+    net.run_until(lambda: net.all_full() and all(len(r.rib) == 2 * size - 3 for r in routers), timeout=600)
+    net.clock.advance(60)  # quiet: no origination is held back by MinLSInterval
+    wall = time.perf_counter()
+    net.cut("l0", carrier_loss=carrier_loss)
+    detour = {(f"10.{size - 1}.0.1", f"to{size - 1}")}
+    took = net.run_until(lambda: routers[0].next_hops("192.168.1.0/24") == detour, timeout=120, step=0.005)
+    return took, time.perf_counter() - wall
 
 
 if __name__ == "__main__":
