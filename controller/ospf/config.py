@@ -15,7 +15,8 @@
     passive = false             # advertise the subnet, send no hellos
     retransmit_interval = 5
     transmit_delay = 1
-    mtu_ignore = false
+    mtu = 1500                  # the link's IP MTU: sent in DDs, sizes our packets
+    mtu_ignore = false          # accept neighbours announcing a larger MTU
     authentication = "none"     # or "simple", with password = "up to 8 bytes"
 
 Interfaces absent from ``[ospf.interfaces]`` take no part in OSPF. Errors
@@ -56,6 +57,7 @@ class OspfInterfaceConfig:
     passive: bool = False
     retransmit_interval: int = 5
     transmit_delay: int = 1
+    mtu: int = 1500
     mtu_ignore: bool = False
     authentication: Authentication = field(default_factory=Authentication)
     #: hellos per second with a 1-second dead interval (FRR's "dead-interval minimal"); None: off
@@ -88,6 +90,7 @@ _INTEGER_RANGES = {
     "retransmit_interval": (1, 0xFFFF),
     "transmit_delay": (1, 0xFFFF),
     "hello_multiplier": (2, 20),
+    "mtu": (576, 65535),
 }
 
 

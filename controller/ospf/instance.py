@@ -73,7 +73,7 @@ class OspfInstance:
                     f"ospf.interfaces.{name}", "no interface of that name in the router's config"
                 )
             address = addresses[name]
-            self.interfaces[name] = Interface(self, name, address.address, address.mtu, settings)
+            self.interfaces[name] = Interface(self, name, address.address, settings)
         self.lsdb = Lsdb(clock, self._reached_max_age, self._refresh)
         self.drops: Counter[DropReason] = Counter()
         self.received: Counter[str] = Counter()

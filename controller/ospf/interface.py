@@ -53,13 +53,12 @@ class Interface:
         instance: OspfInstance,
         name: str,
         address: IPv4Interface,
-        mtu: int,
         config: OspfInterfaceConfig,
     ) -> None:
         self.instance = instance
         self.name = name
         self.address = address
-        self.mtu = mtu
+        self.mtu = config.mtu
         self.config = config
         self.state = InterfaceState.DOWN
         self.dr = NO_ROUTER

@@ -28,7 +28,6 @@ class OspfInterfaceAddress:
 
     name: str
     address: IPv4Interface  # the interface's address and prefix
-    mtu: int = 1500
 
 
 class PacketSender(Protocol):

@@ -23,6 +23,7 @@ dead_interval = 3
 priority = 0
 retransmit_interval = 2
 transmit_delay = 2
+mtu = 9000
 mtu_ignore = true
 authentication = "simple"
 password = "s3cret"
@@ -44,6 +45,7 @@ def test_every_setting():
         3,
     )
     assert (eth1.priority, eth1.retransmit_interval, eth1.transmit_delay, eth1.mtu_ignore) == (0, 2, 2, True)
+    assert eth1.mtu == 9000
     assert eth1.authentication.type == AuthType.SIMPLE and eth1.authentication.key == b"s3cret"
     eth2 = config.interfaces["eth2"]
     assert eth2.passive and eth2.network == NetworkType.BROADCAST
@@ -67,6 +69,7 @@ def test_empty_section_is_valid():
         ({"interfaces": {"eth1": {"cost": 0}}}, "ospf.interfaces.eth1.cost"),
         ({"interfaces": {"eth1": {"cost": True}}}, "ospf.interfaces.eth1.cost"),
         ({"interfaces": {"eth1": {"priority": 256}}}, "ospf.interfaces.eth1.priority"),
+        ({"interfaces": {"eth1": {"mtu": 100}}}, "ospf.interfaces.eth1.mtu"),
         ({"interfaces": {"eth1": {"network": "nbma"}}}, "ospf.interfaces.eth1.network"),
         ({"interfaces": {"eth1": {"passive": "yes"}}}, "ospf.interfaces.eth1.passive"),
         (
