@@ -219,14 +219,14 @@ def ipv4(
         if size < overhead:
             raise ValueError(f"size {size} is below the {overhead} header bytes")
         payload = pattern(size - overhead, seed=ident)
-    layer3 = IP(src=src, dst=dst, ttl=ttl, id=ident, flags="DF")
+    datagram = IP(src=src, dst=dst, ttl=ttl, id=ident, flags="DF")
     if proto == "udp":
-        l4 = layer3 / UDP(sport=40000 + ident % 1000, dport=5000) / Raw(payload)
+        datagram = datagram / UDP(sport=40000 + ident % 1000, dport=5000)
     elif proto == "icmp":
-        l4 = layer3 / ICMP(type=8, id=ident, seq=1) / Raw(payload)
-    else:  # bare IPv4, protocol 253 (RFC 3692 experimentation)
-        l4 = IP(src=src, dst=dst, ttl=ttl, id=ident, flags="DF", proto=253) / Raw(payload)
-    frame = bytes(Ether(dst=dst_mac, src=HOST_MAC) / l4)
+        datagram = datagram / ICMP(type=8, id=ident, seq=1)
+    else:
+        datagram.proto = 253  # bare IPv4 payload (RFC 3692 experimentation)
+    frame = bytes(Ether(dst=dst_mac, src=HOST_MAC) / datagram / Raw(payload))
     if options:
         frame = insert_options(frame, options)
     return frame
