@@ -118,13 +118,13 @@ class FrrOspf(contextlib.AbstractContextManager["FrrOspf"]):
         data = self.vtysh_json("show ip ospf neighbor")
         return {router_id: entries[0] for router_id, entries in data.get("neighbors", {}).items()}
 
-    def router_lsas(self) -> dict[str, int]:
-        """Router-LSA id -> sequence number in FRR's database."""
+    def router_lsas(self) -> dict[str, tuple[int, int]]:
+        """Router-LSA id -> (sequence number, checksum) in FRR's database."""
         data = self.vtysh_json("show ip ospf database router")
         found = {}
         for area in data.get("routerLinkStates", {}).get("areas", {}).values():
             for lsa in area:
-                found[lsa["linkStateId"]] = int(lsa["lsaSeqNumber"], 16)
+                found[lsa["linkStateId"]] = (int(lsa["lsaSeqNumber"], 16), int(lsa["checksum"], 16))
         return found
 
     def log(self) -> str:

@@ -92,7 +92,10 @@ async def exercise(
         await until(lambda: frr.neighbors()[our_id]["retransmitCounter"] == 0, 10, "FRR's rxmt list", explain)
 
         def same_database() -> bool:
-            ours_lsas = {str(h.ls_id): h.seq & 0xFFFFFFFF for h in ours.lsdb.headers() if h.type == 1}
+            # Same instances, and the same Fletcher checksums: FRR's for its LSAs (we verified them
+            # on receipt) and ours for ours (FRR verified them).
+            headers = ours.lsdb.headers()
+            ours_lsas = {str(h.ls_id): (h.seq & 0xFFFFFFFF, h.checksum) for h in headers if h.type == 1}
             return ours_lsas == frr.router_lsas()
 
         await until(same_database, 10, "identical router-LSAs", explain)
