@@ -79,7 +79,7 @@ async def serve(
     router.start()
     status = StatusServer(socket_path(run_dir, target))
     register_views(status, router, session)
-    attach_ospf(router, session, status)
+    attach_ospf(router, status)
     await status.start()
     log.info("controller for %s up; status on %s", target, status.path)
     stop = asyncio.Event()

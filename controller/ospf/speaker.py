@@ -22,7 +22,6 @@ from typing import Any
 
 from controller.clock import Clock
 from controller.config import ConfigError, RouterConfig
-from controller.dataplane import Dataplane
 from controller.ospf.config import OspfConfig, OspfConfigError, parse_ospf_config
 from controller.ospf.constants import IP_PROTOCOL
 from controller.ospf.instance import OspfInstance
@@ -51,9 +50,8 @@ def check_ospf_config(config: RouterConfig) -> OspfConfig:
 
 
 class OspfSpeaker:
-    def __init__(self, router: Router, dataplane: Dataplane, clock: Clock | None = None) -> None:
+    def __init__(self, router: Router, clock: Clock | None = None) -> None:
         self._router = router
-        self._dataplane = dataplane
         config = router.config
         self._interfaces = {i.name: i for i in config.interfaces}
         self._names_by_port = {i.port: i.name for i in config.interfaces}
@@ -61,7 +59,6 @@ class OspfSpeaker:
         self.instance = OspfInstance(
             config.router_id, check_ospf_config(config), addresses, clock or router.clock, self, self
         )
-        self._routes: dict[IPv4Network, Route] = {}
         router.register_protocol(IP_PROTOCOL, self._packet_in)
 
     def start(self) -> None:
@@ -83,32 +80,29 @@ class OspfSpeaker:
         datagram = ospf_datagram(source, destination, payload)
         if destination.is_multicast:
             frame = frame_with_ip(multicast_mac(destination), config.mac, datagram)
-            self._dataplane.send_packet(config.port, frame)
+            self._router.send_frame(config.port, frame)
         else:
             self._router.arp.send_ip(datagram, destination, config.port)
 
     # RouteSink
     def update_routes(self, installed: Sequence[OspfRoute], withdrawn: Sequence[IPv4Network]) -> None:
-        for prefix in withdrawn:
-            self._routes.pop(prefix, None)
+        routes = []
         for route in installed:
             hop = route.preferred
             assert hop.address is not None  # directly attached routes are not exported
-            port = self._interfaces[hop.interface].port
-            self._routes[route.prefix] = Route(
-                route.prefix, Source.OSPF, NextHop(hop.address, port), route.distance
-            )
-        self._router.update_routes(Source.OSPF, self._routes.values())
+            action = NextHop(hop.address, self._interfaces[hop.interface].port)
+            routes.append(Route(route.prefix, Source.OSPF, action, route.distance))
+        self._router.change_routes(Source.OSPF, routes, withdrawn)
 
     def status(self) -> dict[str, Any]:
         return self.instance.status()
 
 
-def attach_ospf(router: Router, dataplane: Dataplane, status: Any | None = None) -> OspfSpeaker | None:
+def attach_ospf(router: Router, status: Any | None = None) -> OspfSpeaker | None:
     """Starts OSPF on ``router`` when its config has ``[ospf]`` interfaces; registers the ``ospf`` view."""
     if not router.config.ospf.get("interfaces"):
         return None
-    speaker = OspfSpeaker(router, dataplane)
+    speaker = OspfSpeaker(router)
     speaker.start()
     if status is not None:
 

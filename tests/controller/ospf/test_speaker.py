@@ -72,7 +72,7 @@ class Fabric:
             router = Router(parse_config(router_toml(n, network), f"r{n}.toml"), self.clock, switch)
             switch.router = router
             router.start()
-            speaker = attach_ospf(router, switch)
+            speaker = attach_ospf(router)
             assert speaker is not None
             self.switches.append(switch)
             self.routers.append(router)
@@ -180,10 +180,10 @@ def test_bad_ospf_config_names_the_file_and_field():
     text = router_toml(1, "point-to-point").replace("dead_interval = 4", "dead_interval = 0")
     router = Router(parse_config(text, "r1.toml"), FakeClock(), ModelSwitch())
     with pytest.raises(ConfigError) as error:
-        OspfSpeaker(router, ModelSwitch())
+        OspfSpeaker(router)
     assert "r1.toml" in str(error.value) and "ospf.interfaces.eth2.dead_interval" in str(error.value)
     unknown = router_toml(1, "point-to-point") + "\n[ospf.interfaces.eth7]\ncost = 3\n"
     router = Router(parse_config(unknown, "r1.toml"), FakeClock(), ModelSwitch())
     with pytest.raises(ConfigError) as error:
-        OspfSpeaker(router, ModelSwitch())
+        OspfSpeaker(router)
     assert "ospf.interfaces.eth7" in str(error.value)
