@@ -148,10 +148,15 @@ class SimDdr:
         m.submodules[f"{name}_buf"] = buf = io.Buffer("i", port)
         return buf.i
 
+    def __init__(self):
+        self._falling_domains: set[tuple[int, str]] = set()
+
     def _falling(self, m: Module, domain: str) -> str:
+        """A falling-edge twin of ``domain``, made once per module."""
         name = f"{domain}_fall"
-        if name not in m.domains:
-            m.domains[name] = ClockDomain(name, clk_edge="neg", reset_less=True, local=True)
+        if (id(m), name) not in self._falling_domains:
+            self._falling_domains.add((id(m), name))
+            m.domains += ClockDomain(name, clk_edge="neg", reset_less=True, local=True)
             m.d.comb += ClockSignal(name).eq(ClockSignal(domain))
         return name
 
@@ -242,8 +247,11 @@ class RgmiiPhy(wiring.Component):
         m = Module()
         pins, ddr, rxd, txd = self._pins, self._ddr, self._rx_domain, self._tx_domain
 
-        m.domains[rxd] = ClockDomain(rxd, reset_less=True)
-        m.d.comb += ClockSignal(rxd).eq(ddr.clock_input(m, f"{rxd}_clk", pins.rx_clk))
+        m.domains += ClockDomain(rxd, reset_less=True)
+        rx_clk = ddr.clock_input(m, f"{rxd}_clk", pins.rx_clk)
+        m.d.comb += ClockSignal(rxd).eq(rx_clk)
+        if platform is not None:
+            platform.add_clock_constraint(rx_clk, 125e6)
         ctl_rise, ctl_fall = ddr.ddr_input(m, "rx_ctl", pins.rx_ctl, rxd, self._rx_delay_ps)
         data_rise, data_fall = ddr.ddr_input(m, "rx_data", pins.rx_data, rxd, self._rx_delay_ps)
         m.d[rxd] += [

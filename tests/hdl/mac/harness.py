@@ -44,13 +44,20 @@ def run_cocotb(
     simulator: str = "icarus",
     testcase: list[str] | None = None,
     extra_env: dict[str, str] | None = None,
+    wrapper: tuple[str, str] | None = None,
 ) -> None:
-    """Simulate ``component`` with the cocotb tests in ``test_module``; raise if any failed."""
-    source = write_verilog(component, toplevel, build_dir)
+    """Simulate ``component`` (module ``toplevel``) with the cocotb tests in ``test_module``;
+    raise if any failed. ``wrapper``, a (module name, Verilog text) pair, is a
+    testbench module around it that becomes the simulation's top instead."""
+    sources = [write_verilog(component, toplevel, build_dir)]
+    if wrapper is not None:
+        toplevel, text = wrapper
+        sources.append(build_dir / f"{toplevel}.v")
+        sources[-1].write_text(text)
     runner = get_runner(simulator)
     build_args = ["-Wno-fatal", "-Wno-WIDTH"] if simulator == "verilator" else []
     runner.build(
-        sources=[source],
+        sources=sources,
         hdl_toplevel=toplevel,
         build_dir=build_dir,
         build_args=build_args,

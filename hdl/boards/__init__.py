@@ -1,0 +1,1 @@
+"""Board tops for the ECP5 boards: RGMII PHYs, MACs, clocking, and synthesis."""
