@@ -98,6 +98,8 @@ class OspfInstance:
             interface.up()
 
     def stop(self) -> None:
+        """Silently leaves: interfaces down, timers off, database emptied, routes withdrawn from the RIB."""
+        self._started = False
         for interface in self.interfaces.values():
             interface.down()
         for timer in (self._origination_timer, self._spf_timer, self._sweep_timer):
@@ -106,7 +108,9 @@ class OspfInstance:
         self._origination_timer = self._spf_timer = self._sweep_timer = None
         for key in list(self.lsdb.keys()):
             self.lsdb.remove(key)
-        self._started = False
+        if self.routes and self._route_sink is not None:
+            self._route_sink.update_routes((), tuple(self.routes))
+        self.routes, self.routing_table = {}, {}
 
     def interface_up(self, name: str) -> None:
         if name in self.interfaces:
@@ -327,7 +331,7 @@ class OspfInstance:
     # ----- routing table (§16) -----------------------------------------------------------------
 
     def schedule_spf(self) -> None:
-        if self._spf_timer is None:
+        if self._started and self._spf_timer is None:
             self._spf_timer = self.clock.call_later(self.config.spf_delay, self.run_spf)
 
     def _neighbor_address(self, interface: str, router_id: IPv4Address) -> IPv4Address | None:

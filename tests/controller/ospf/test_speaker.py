@@ -187,3 +187,13 @@ def test_bad_ospf_config_names_the_file_and_field():
     with pytest.raises(ConfigError) as error:
         OspfSpeaker(router)
     assert "ospf.interfaces.eth7" in str(error.value)
+
+
+def test_stopping_ospf_withdraws_its_routes_from_the_rib():
+    fabric = Fabric("point-to-point")
+    r1 = fabric.routers[0]
+    learnt = IPv4Network("10.0.2.0/24")
+    fabric.run_until(lambda: r1.rib.best(learnt) is not None, timeout=30)
+    fabric.speakers[0].stop()
+    assert r1.rib.best(learnt) is None
+    assert (Table.IPV4_LPM, learnt) not in fabric.switches[0].entries
