@@ -119,12 +119,14 @@ class Neighbor:
 
     def _start_exchange(self, event: str) -> None:
         """Enter ExStart: a new DD sequence number, we claim master, send the empty I/M/MS packet."""
-        self._set_state(NeighborState.EXSTART, event)
         self.master = True
         instance = self.interface.instance
         # §10.8: a unique start the first time (a random one here), one more on every restart.
         self.dd_sequence = (self.dd_sequence + 1) & 0xFFFFFFFF if self.dd_sequence else instance.random_u32()
         self._last_received_dd = None
+        self._set_state(NeighborState.EXSTART, event)
+        if self.state != NeighborState.EXSTART:
+            return  # the DR election this set off decided against the adjacency (AdjOK?)
         flags = DD_FLAG_I | DD_FLAG_M | DD_FLAG_MS
         self._send_dd(DatabaseDescription(self.interface.mtu, instance.options, flags, self.dd_sequence))
 
