@@ -812,6 +812,15 @@ def punt_cases() -> Iterator[Case]:
         ("ttl1",),
     )
     yield Case(
+        "ttl1-no-route-core4",
+        "TTL 1 towards 203.0.113.5, which core4 has no route for: the TTL check comes first",
+        "core4",
+        4,
+        ipv4(R4, "192.168.4.2", "203.0.113.5", ttl=1, ident=137),
+        punt(PuntReason.TTL_EXPIRED),
+        ("ttl1", "no-route"),
+    )
+    yield Case(
         "ttl1-traceroute-probe",
         "a traceroute UDP probe with TTL 1 and options (IHL 8)",
         "core4",

@@ -11,10 +11,13 @@ its ingress host with a raw AF_PACKET socket and the egress hosts are watched:
   where the kernel differs from the contract by design (KERNEL_DIFFERENCES),
   and then the frame is compared everywhere the difference does not reach;
 * a vector the contract drops must not come out of any port;
-* a vector the kernel cannot take part in (punts: Linux is its own control
-  plane; packet_out: Linux has no CPU port) is listed in NOT_COMPARED with the
-  reason, and a test checks that every vector of the corpus falls in exactly
-  one of these classes, so a new class of vector cannot be silently ignored.
+* a vector the contract punts for TTL expiry, no route or an unresolved next
+  hop: Linux, being its own control plane, answers itself, and what it sends
+  instead (ICMP errors, ARP requests) is checked (KERNEL_INSTEAD_OF_PUNT);
+* a vector the kernel cannot take part in (ARP and local delivery, which Linux
+  consumes; packet_out: Linux has no CPU port) is listed in NOT_COMPARED with
+  the reason, and a test checks that every vector of the corpus falls in one
+  of these classes, so a new class of vector cannot be silently ignored.
 
 The router's sysctls switch off what Linux does beyond the contract where a
 switch exists (ICMP redirects, reverse-path filtering, answering ARP, IPv6);
@@ -27,7 +30,7 @@ import os
 import re
 import select
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
@@ -86,13 +89,24 @@ HOST_SYSCTLS: dict[str, str | int] = {
 #: Vectors the kernel is not run on, by class, and why.
 NOT_COMPARED: dict[str, str] = {
     "packet-out": "Linux has no CPU port: packet_out is the controller's way into the data plane",
-    "punt:ARP": "Linux answers ARP itself; the contract hands ARP to the controller",
-    "punt:LOCAL": "Linux delivers to its own sockets and answers ICMP echo itself; the contract punts",
-    "punt:TTL_EXPIRED": "Linux sends ICMP Time Exceeded itself; the contract punts to the controller",
-    "punt:NO_ROUTE": "Linux sends ICMP Destination Unreachable itself; the contract punts",
-    "punt:ARP_MISS": "Linux resolves the next hop with ARP and queues the packet itself; the contract punts",
+    "punt:ARP": "ARP goes to the controller under the contract; in Linux the kernel's own ARP module "
+    "takes it (its replies are switched off here, arp_ignore=8, so it stays silent)",
+    "punt:LOCAL": "Linux delivers to its own sockets (answering echo requests, or with a port or "
+    "protocol unreachable, or nothing for broadcasts); the contract punts",
     "runt": "a packet socket cannot send a frame shorter than the 14-byte Ethernet header as it is "
     "(the kernel pads the header with zeros)",
+}
+
+#: Punts where Linux, being its own control plane, reacts visibly: what it sends instead,
+#: checked on every such vector (see kernel_reaction).
+KERNEL_INSTEAD_OF_PUNT: dict[str, str] = {
+    "punt:TTL_EXPIRED": "Linux sends ICMP Time Exceeded to the source itself. It looks the route up "
+    "before it checks the TTL, so with no route it sends Destination Unreachable instead, and a null "
+    "route discards the packet silently; the contract checks the TTL first and punts",
+    "punt:NO_ROUTE": "Linux sends ICMP Destination Unreachable (network unreachable) to the source "
+    "itself; the contract punts and the controller answers",
+    "punt:ARP_MISS": "Linux sends an ARP request for the next hop out of the egress port and queues "
+    "the packet itself; the contract punts and the controller resolves",
 }
 
 #: Where the kernel, by design, does not do what the contract does with a forwarded frame.
@@ -117,11 +131,12 @@ KERNEL_DIFFERENCES: dict[str, str] = {
 
 
 def vector_class(vector: Vector) -> str:
-    """What the kernel cross-check does with a vector: a NOT_COMPARED key, 'forward' or 'drop'."""
+    """What the cross-check does with a vector: 'forward', 'drop', 'punt-observed' or a NOT_COMPARED key."""
     if vector.ingress_port == CPU_PORT:
         return "packet-out"
     if isinstance(vector.expected, Punt):
-        return f"punt:{vector.expected.reason.name}"
+        name = f"punt:{vector.expected.reason.name}"
+        return "punt-observed" if name in KERNEL_INSTEAD_OF_PUNT else name
     if len(vector.frame) < ETH:
         return "runt"
     return "forward" if isinstance(vector.expected, Forward) else "drop"
@@ -337,6 +352,65 @@ def check_routed_anyway(vector: Vector, arrived: dict[int, list[bytes]]) -> str 
     return None
 
 
+def route_for(tables: TableState, address: IPv4Address) -> NextHop | Direct | NullRoute | None:
+    matching = [prefix for prefix in tables.routes if address in prefix]
+    return tables.routes[max(matching, key=lambda p: p.prefixlen)] if matching else None
+
+
+def icmp_to(source: IPv4Address, icmp_type: int, code: int) -> Callable[[bytes], bool]:
+    def matches(frame: bytes) -> bool:
+        if frame[12:14] != b"\x08\x00" or frame[ETH + 9] != 1:
+            return False
+        icmp = ETH + 4 * (frame[ETH] & 0xF)
+        return IPv4Address(frame[ETH + 16 : ETH + 20]) == source and tuple(frame[icmp : icmp + 2]) == (
+            icmp_type,
+            code,
+        )
+
+    return matches
+
+
+def arp_request_for(address: IPv4Address) -> Callable[[bytes], bool]:
+    def matches(frame: bytes) -> bool:
+        return (
+            frame[12:14] == b"\x08\x06"
+            and frame[ETH + 6 : ETH + 8] == b"\x00\x01"
+            and (frame[ETH + 24 : ETH + 28] == address.packed)
+        )
+
+    return matches
+
+
+def kernel_reaction(vector: Vector) -> tuple[int, Callable[[bytes], bool]] | None:
+    """Where Linux sends what instead of a punt (KERNEL_INSTEAD_OF_PUNT), or None when it
+    stays silent: a null route, or no route back to the source for its ICMP error."""
+    assert isinstance(vector.expected, Punt)
+    tables, frame = vector.tables, vector.frame
+    source, destination = IPv4Address(frame[ETH + 12 : ETH + 16]), IPv4Address(frame[ETH + 16 : ETH + 20])
+    route = route_for(tables, destination)
+    if vector.expected.reason == PuntReason.ARP_MISS:
+        assert isinstance(route, (NextHop, Direct))
+        return route.port, arp_request_for(route.ip if isinstance(route, NextHop) else destination)
+    if isinstance(route, NullRoute):
+        return None
+    back = route_for(tables, source)
+    if not isinstance(back, (NextHop, Direct)) or (back.ip if isinstance(back, NextHop) else source) not in (
+        tables.neighbours
+    ):
+        return None
+    return back.port, icmp_to(source, 3, 0) if route is None else icmp_to(source, 11, 0)
+
+
+def check_reaction(vector: Vector, arrived: dict[int, list[bytes]]) -> str | None:
+    expected = kernel_reaction(vector)
+    if expected is None:
+        return None if not arrived else f"expected silence, got {arrived}"
+    port, matches = expected
+    if not any(matches(frame) for frame in arrived.get(port, [])):
+        return f"expected the kernel's own answer on port {port}, got {arrived}"
+    return None
+
+
 @dataclass
 class Findings:
     compared: dict[str, set[str]] = field(default_factory=dict)  # vector name -> differences applied
@@ -344,6 +418,7 @@ class Findings:
     #: documented differences seen to change the kernel's frame (or its absence) for real
     observed: set[str] = field(default_factory=set)
     leaked_drops: list[str] = field(default_factory=list)
+    punt_mismatches: list[str] = field(default_factory=list)
 
 
 def table_key(vector: Vector) -> str:
@@ -355,9 +430,9 @@ def run_table(lab: NetnsLab, vectors: list[Vector], findings: Findings) -> None:
     try:
         for vector in vectors:
             assert vector.tables == kernel.tables, f"{vector.name}: tables differ within {table_key(vector)}"
-            kernel.drain()
-            kernel.send(vector.ingress_port, vector.frame)
             if isinstance(vector.expected, Forward):
+                kernel.drain()
+                kernel.send(vector.ingress_port, vector.frame)
                 differences = kernel_differences(vector)
                 quiet = "drops-source-route" in differences
                 port = vector.expected.port
@@ -390,6 +465,15 @@ def run_table(lab: NetnsLab, vectors: list[Vector], findings: Findings) -> None:
         for port, frames in kernel.received_anywhere(QUIET_S).items():
             for frame in frames:
                 findings.leaked_drops.append(f"port {port} sent {frame.hex()}")
+        # Punts Linux answers itself, last: its ARP retries outlive the vector.
+        for vector in vectors:
+            if vector_class(vector) == "punt-observed":
+                kernel.drain()
+                kernel.send(vector.ingress_port, vector.frame)
+                wait = RECEIVE_TIMEOUT_S if kernel_reaction(vector) else 0.0
+                if problem := check_reaction(vector, kernel.received_anywhere(QUIET_S, wait)):
+                    findings.punt_mismatches.append(f"{vector.name}: {problem}")
+                findings.compared[vector.name] = set()
     finally:
         kernel.close()
 
@@ -400,7 +484,7 @@ def kernel_findings(corpus: list[Vector]) -> Iterator[Findings]:
         pytest.fail("the kernel cross-check needs root (it builds network namespaces); run the tests as root")
     by_table: dict[str, list[Vector]] = {}
     for vector in corpus:
-        if vector_class(vector) in ("forward", "drop"):
+        if vector_class(vector) in ("forward", "drop", "punt-observed"):
             by_table.setdefault(table_key(vector), []).append(vector)
     findings = Findings()
     with NetnsLab("trkx") as lab:
@@ -412,7 +496,7 @@ def kernel_findings(corpus: list[Vector]) -> Iterator[Findings]:
 def test_every_vector_is_compared_or_documented(corpus: list[Vector], kernel_findings: Findings) -> None:
     for vector in corpus:
         cls = vector_class(vector)
-        if cls in ("forward", "drop"):
+        if cls in ("forward", "drop", "punt-observed"):
             assert vector.name in kernel_findings.compared, vector.name
         else:
             assert cls in NOT_COMPARED, f"{vector.name}: class {cls} is neither compared nor documented"
@@ -437,8 +521,13 @@ def test_kernel_forwards_nothing_the_contract_drops(kernel_findings: Findings) -
     assert not kernel_findings.leaked_drops, "\n".join(kernel_findings.leaked_drops)
 
 
+def test_kernel_answers_instead_of_punting(kernel_findings: Findings) -> None:
+    assert not kernel_findings.punt_mismatches, "\n".join(kernel_findings.punt_mismatches)
+
+
 def test_punt_reasons_are_all_documented() -> None:
-    assert {f"punt:{reason.name}" for reason in PuntReason} <= set(NOT_COMPARED)
+    documented = set(NOT_COMPARED) | set(KERNEL_INSTEAD_OF_PUNT)
+    assert {f"punt:{reason.name}" for reason in PuntReason} <= documented
 
 
 def test_option_reader() -> None:
