@@ -118,9 +118,10 @@ KERNEL_DIFFERENCES: dict[str, str] = {
     "End of Option List with EOL; the contract leaves options untouched. Compared everywhere else, "
     "and the kernel's (fully recomputed) checksum must verify",
     "drops-source-route": "Linux drops packets with a Loose/Strict Source Route option "
-    "(accept_source_route=0, as RFC 1812 5.2.4.1 permits); the contract forwards options untouched",
+    "(accept_source_route=0; RFC 1812 allows this as a configuration option); the contract forwards "
+    "options untouched",
     "forwards-zeronet-source": "Linux >= 5.3 treats 0.0.0.0/8 sources other than 0.0.0.0 itself as "
-    "ordinary unicast (the 'unicast extensions' change, commit 96125bf9985a); RFC 1812 5.3.7 and the "
+    "ordinary unicast (the 0.0.0.0/8 'unicast extensions' change); RFC 1812 5.3.7 and the "
     "contract drop the whole /8 as MARTIAN_SOURCE. The kernel must route such a frame: it comes out "
     "with TTL - 1, a checksum that verifies, and the rest of the IPv4 datagram unchanged",
     "source-mac": "a Linux interface has one MAC, used for both the ingress check and the egress source; "
