@@ -27,7 +27,6 @@ see ROUTER_SYSCTLS.
 from __future__ import annotations
 
 import os
-import re
 import select
 import time
 from collections.abc import Callable, Iterator
@@ -120,7 +119,7 @@ KERNEL_DIFFERENCES: dict[str, str] = {
     "drops-source-route": "Linux drops packets with a Loose/Strict Source Route option "
     "(accept_source_route=0; RFC 1812 allows this as a configuration option); the contract forwards "
     "options untouched",
-    "forwards-zeronet-source": "Linux >= 5.3 treats 0.0.0.0/8 sources other than 0.0.0.0 itself as "
+    "forwards-zeronet-source": "Linux (5.x and later) treats 0.0.0.0/8 sources other than 0.0.0.0 as "
     "ordinary unicast (the 0.0.0.0/8 'unicast extensions' change); RFC 1812 5.3.7 and the "
     "contract drop the whole /8 as MARTIAN_SOURCE. The kernel must route such a frame: it comes out "
     "with TTL - 1, a checksum that verifies, and the rest of the IPv4 datagram unchanged",
@@ -173,17 +172,12 @@ def option_kinds(frame: bytes) -> set[str]:
 ZERONET = IPv4Network("0.0.0.0/8")
 
 
-def kernel_version() -> tuple[int, int]:
-    major, minor = re.match(r"(\d+)\.(\d+)", os.uname().release).groups()  # type: ignore[union-attr]
-    return int(major), int(minor)
-
-
 def kernel_drop_differences(vector: Vector) -> set[str]:
     """The KERNEL_DIFFERENCES keys that apply to a dropped vector."""
     assert isinstance(vector.expected, Drop)
     if vector.expected.reason == DropReason.MARTIAN_SOURCE:
         source = IPv4Address(vector.frame[ETH + 12 : ETH + 16])
-        if source in ZERONET and int(source) != 0 and kernel_version() >= (5, 3):
+        if source in ZERONET and int(source) != 0:
             return {"forwards-zeronet-source"}
     return set()
 
