@@ -141,3 +141,17 @@ def test_arp_from_off_subnet_senders_and_group_macs_is_ignored(router, switch):
     switch.receive(1, bytes(bad))
     assert router.counters["arp_bad_sender"] == 1
     assert not any(t is Table.ARP for t, _ in switch.entries)
+
+
+def test_arp_miss_punts_that_raced_a_route_change_are_answered_sensibly(router, switch):
+    switch.receive(1, HOST_A.arp_request("10.0.1.1"))
+    switch.take_wire()
+    # Punted ARP_MISS frames whose route has gone (or became a null route) since the punt.
+    router.handle_packet_in(1, PuntReason.ARP_MISS, HOST_A.ip_to("8.8.8.8"))
+    [(port, unreachable)] = switch.take_wire()
+    assert port == 1 and Ether(unreachable)[ICMP].type == 3
+    router.handle_packet_in(1, PuntReason.ARP_MISS, HOST_A.ip_to("10.99.0.1"))
+    assert switch.take_wire() == [] and router.counters["arp_miss_null_route"] == 1
+    router.handle_packet_in(1, PuntReason.ARP_MISS, HOST_A.ip_to(HOST_B.ip, ttl=1))
+    [(port, expired)] = switch.take_wire()
+    assert Ether(expired)[ICMP].type == 11
