@@ -9,7 +9,7 @@ then the action table.
 from __future__ import annotations
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 
 from sim.model.codes import PORT_BITS
@@ -32,10 +32,11 @@ class LpmEngine(wiring.Component):
     Latency
     -------
     A lookup accepted in cycle ``t`` gives its result (``result.valid``) in
-    cycle ``t + latency`` with ``latency = 2 * geometry.stages + 3`` when
-    ``result.ready`` stays high: 2 cycles for the direct table, 2 per
-    binary-search stage (memory read, then compare), 1 for the action table
-    (its memory output is the result).
+    cycle ``t + latency`` with ``latency = 4 * geometry.stages + 6`` when
+    ``result.ready`` stays high: 4 cycles for the direct table, 4 per
+    binary-search stage (memory read, block RAM output register, bank select,
+    compare), 2 for the action table. Every path is register to register
+    through at most one carry chain, for 125 MHz on an ECP5 -6.
 
     Backpressure
     ------------
@@ -65,7 +66,7 @@ class LpmEngine(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return 2 * self.geometry.stages + 3
+        return 4 * self.geometry.stages + 6
 
     def elaborate(self, platform) -> Module:
         g = self.geometry
@@ -77,103 +78,86 @@ class LpmEngine(wiring.Component):
             self.lookup.ready.eq(advance),
         ]
 
-        # --- memories ---------------------------------------------------------------
-        m.submodules.direct = direct = Memory(shape=g.direct_word_bits, depth=1 << g.direct_bits, init=[])
-        stages = []
-        for s in range(g.stages):
-            mem = Memory(shape=g.range_word_bits, depth=g.stage_depth(s), init=[])
-            m.submodules[f"stage{s}"] = mem
-            stages.append(mem)
-        m.submodules.nhop = nhop = Memory(shape=32, depth=1 << g.action_bits, init=[])
-        m.submodules.kind_port = kind_port = Memory(shape=2 + PORT_BITS, depth=1 << g.action_bits, init=[])
+        def stage_reg(value, name: str):
+            """``value`` one pipeline step later (held while the pipeline stalls)."""
+            reg = Signal.like(value, name=name)
+            with m.If(advance):
+                m.d.sync += reg.eq(value)
+            return reg
 
-        self._elaborate_mgmt(m, advance, direct, stages, nhop, kind_port)
+        def delayed(value, steps: int, name: str):
+            for i in range(steps):
+                value = stage_reg(value, f"{name}_d{i}")
+            return value
+
+        # --- memories ---------------------------------------------------------------
+        direct = _BankedMemory("direct", g.direct_word_bits, 1 << g.direct_bits)
+        stages = [_BankedMemory(f"stage{s}", g.range_word_bits, g.stage_depth(s)) for s in range(g.stages)]
+        nhop = _BankedMemory("nhop", 32, 1 << g.action_bits)
+        kind_port = _BankedMemory("kind_port", 2 + PORT_BITS, 1 << g.action_bits)
+        for mem in (direct, *stages, nhop, kind_port):
+            mem.add_to(m)
+        self._elaborate_mgmt(m, direct, stages, nhop, kind_port)
 
         # --- direct table -------------------------------------------------------------
-        direct_rd = direct.read_port()
-        valid0 = Signal()
-        key0 = Signal(g.key_bits)
+        record_layout = data.StructLayout(
+            {
+                "valid": 1,
+                "key": g.key_bits,
+                "pos": g.slot_bits,
+                "last": g.slot_bits,
+                "depth": g.depth_bits,
+                "action": g.action_bits,
+            }
+        )
+        entry = Signal(record_layout, name="direct_in")
+        m.d.comb += [entry.valid.eq(self.lookup.valid), entry.key.eq(self.lookup.payload[: g.key_bits])]
+        word = direct.read(m, self.lookup.payload[g.key_bits :], advance, stage_reg)
+        entry = delayed(entry, _BankedMemory.LATENCY, "direct")
+        d_action = word[: g.action_bits]
+        d_last = word[g.action_bits : g.action_bits + g.slot_bits]
+        d_depth = word[g.action_bits + g.slot_bits :]
+        record = Signal(record_layout, name="search_in")
         m.d.comb += [
-            direct_rd.addr.eq(self.lookup.payload[g.key_bits :]),
-            direct_rd.en.eq(advance),
+            record.valid.eq(entry.valid),
+            record.key.eq(entry.key),
+            # The chunk's base: `last` with its low `depth` bits cleared.
+            record.pos.eq(d_last & ~((1 << d_depth) - 1)),
+            record.last.eq(d_last),
+            record.depth.eq(d_depth),
+            record.action.eq(d_action),
         ]
-        with m.If(advance):
-            m.d.sync += [valid0.eq(self.lookup.valid), key0.eq(self.lookup.payload[: g.key_bits])]
+        record = stage_reg(record, "search_in")
 
-        # The search state entering each stage; stages run s = stages-1 .. 0.
-        valid = Signal(name="s_valid")
-        key = Signal(g.key_bits, name="s_key")
-        pos = Signal(g.slot_bits, name="s_pos")
-        last = Signal(g.slot_bits, name="s_last")
-        depth = Signal(g.depth_bits, name="s_depth")
-        action = Signal(g.action_bits, name="s_action")
-        d_action = direct_rd.data[: g.action_bits]
-        d_last = direct_rd.data[g.action_bits : g.action_bits + g.slot_bits]
-        d_depth = direct_rd.data[g.action_bits + g.slot_bits :]
-        # base = last with the low `depth` bits cleared.
-        base_mask = Signal(g.slot_bits)
-        m.d.comb += base_mask.eq(~((1 << d_depth) - 1))
-        with m.If(advance):
-            m.d.sync += [
-                valid.eq(valid0),
-                key.eq(key0),
-                pos.eq(d_last & base_mask),
-                last.eq(d_last),
-                depth.eq(d_depth),
-                action.eq(d_action),
-            ]
-
-        # --- binary search --------------------------------------------------------------
+        # --- binary search: stage s probes slots with s trailing zeros ------------------
         for s in reversed(range(g.stages)):
-            rd = stages[s].read_port()
-            m.d.comb += [rd.addr.eq(pos[s + 1 :]), rd.en.eq(advance)]
-            # Registers that wait beside the memory read.
-            mv, mk, mp, ml, md, ma = (
-                Signal.like(sig, name=f"st{s}_{sig.name[2:]}")
-                for sig in (valid, key, pos, last, depth, action)
-            )
-            with m.If(advance):
-                m.d.sync += [mv.eq(valid), mk.eq(key), mp.eq(pos), ml.eq(last), md.eq(depth), ma.eq(action)]
-            r_key = rd.data[g.action_bits :]
-            r_action = rd.data[: g.action_bits]
-            probe = mp | (1 << s)
+            word = stages[s].read(m, record.pos[s + 1 :], advance, stage_reg)
+            waiting = delayed(record, _BankedMemory.LATENCY, f"st{s}")
+            probe = waiting.pos | (1 << s)
             take = Signal(name=f"st{s}_take")
-            m.d.comb += take.eq((md > s) & (probe <= ml) & (r_key <= mk))
-            nv, nk, np_, nl, nd, na = (
-                Signal.like(sig, name=f"st{s}_out_{sig.name[2:]}")
-                for sig in (valid, key, pos, last, depth, action)
+            m.d.comb += take.eq(
+                (waiting.depth > s) & (probe <= waiting.last) & (word[g.action_bits :] <= waiting.key)
             )
-            with m.If(advance):
-                m.d.sync += [nv.eq(mv), nk.eq(mk), nl.eq(ml), nd.eq(md)]
-                with m.If(take):
-                    m.d.sync += [np_.eq(probe), na.eq(r_action)]
-                with m.Else():
-                    m.d.sync += [np_.eq(mp), na.eq(ma)]
-            valid, key, pos, last, depth, action = nv, nk, np_, nl, nd, na
+            out = Signal(record_layout, name=f"st{s}_out")
+            m.d.comb += out.eq(waiting)
+            with m.If(take):
+                m.d.comb += [out.pos.eq(probe), out.action.eq(word[: g.action_bits])]
+            record = stage_reg(out, f"st{s}_out")
 
         # --- action table -----------------------------------------------------------------
-        nhop_rd = nhop.read_port()
-        kp_rd = kind_port.read_port()
+        nhop_word = nhop.read(m, record.action, advance, stage_reg, latency=2)
+        kp_word = kind_port.read(m, record.action, advance, stage_reg, latency=2)
+        done = delayed(record, 2, "result")
         m.d.comb += [
-            nhop_rd.addr.eq(action),
-            kp_rd.addr.eq(action),
-            nhop_rd.en.eq(advance),
-            kp_rd.en.eq(advance),
-        ]
-        out_valid = Signal()
-        out_hit = Signal()
-        with m.If(advance):
-            m.d.sync += [out_valid.eq(valid), out_hit.eq(action != 0)]
-        m.d.comb += [
-            self.result.valid.eq(out_valid),
-            self.result.payload.hit.eq(out_hit),
-            self.result.payload.nhop.eq(nhop_rd.data),
-            self.result.payload.port.eq(kp_rd.data[:PORT_BITS]),
-            self.result.payload.kind.eq(kp_rd.data[PORT_BITS:]),
+            self.result.valid.eq(done.valid),
+            self.result.payload.hit.eq(done.action != 0),
+            self.result.payload.nhop.eq(nhop_word),
+            self.result.payload.port.eq(kp_word[:PORT_BITS]),
+            self.result.payload.kind.eq(kp_word[PORT_BITS:]),
         ]
         return m
 
-    def _elaborate_mgmt(self, m: Module, advance, direct, stages, nhop, kind_port) -> None:
+    def _elaborate_mgmt(self, m: Module, direct, stages, nhop, kind_port) -> None:
         g = self.geometry
         bus = self.mgmt
         region = bus.adr[g.region_bits :]
@@ -185,12 +169,7 @@ class LpmEngine(wiring.Component):
         targets = [(Region.DIRECT, direct), (Region.ACTION_NHOP, nhop), (Region.ACTION_KIND_PORT, kind_port)]
         targets += [(Region.STAGE + s, mem) for s, mem in enumerate(stages)]
         for number, mem in targets:
-            wr = mem.write_port()
-            m.d.comb += [
-                wr.addr.eq(index),
-                wr.data.eq(bus.dat_w),
-                wr.en.eq(idle & start & bus.we & (region == number)),
-            ]
+            mem.write(m, index, bus.dat_w, idle & start & bus.we & (region == number))
 
         fence = Signal(range(self.latency + 3))
         with m.FSM(name="mgmt"):
@@ -204,7 +183,7 @@ class LpmEngine(wiring.Component):
                         m.d.sync += [bus.ack.eq(1), bus.dat_r.eq(g.info_word)]
                         m.next = "ACK"
             with m.State("FENCE"):
-                with m.If(advance):
+                with m.If(self.lookup.ready):  # the pipeline advances
                     m.d.sync += fence.eq(fence - 1)
                 with m.If(fence == 0):
                     m.d.sync += [bus.ack.eq(1), bus.dat_r.eq(g.info_word)]
@@ -212,3 +191,62 @@ class LpmEngine(wiring.Component):
             with m.State("ACK"):
                 m.d.sync += bus.ack.eq(0)
                 m.next = "IDLE"
+
+
+#: Memories this shallow go to LUT RAM: a block RAM would be mostly empty.
+DISTRIBUTED_MAX_DEPTH = 256
+#: Words per bank of a deep memory: one ECP5 block RAM deep in its x9 mode.
+BANK_DEPTH = 2048
+
+
+class _BankedMemory:
+    """A memory split into banks of ``BANK_DEPTH`` words, read in 3 pipelined cycles.
+
+    Cycle 1 reads every bank, cycle 2 registers each bank's output right at the
+    block RAM (whose clock-to-output is most of a cycle on ECP5), cycle 3
+    registers the word picked by the bank bits.
+    """
+
+    LATENCY = 3
+
+    def __init__(self, name: str, width: int, depth: int):
+        self.name = name
+        self.bank_depth = min(depth, BANK_DEPTH)
+        self.bank_bits = (self.bank_depth - 1).bit_length()
+        attrs = {"ram_style": "distributed"} if depth <= DISTRIBUTED_MAX_DEPTH else {}
+        self.banks = [
+            Memory(shape=width, depth=self.bank_depth, init=[], attrs=attrs)
+            for _ in range((depth + self.bank_depth - 1) // self.bank_depth)
+        ]
+
+    def add_to(self, m: Module) -> None:
+        for i, bank in enumerate(self.banks):
+            m.submodules[f"{self.name}_bank{i}"] = bank
+
+    def read(self, m: Module, addr, advance, stage_reg, latency: int = LATENCY):
+        """The word at ``addr``, ``latency`` (2 or 3) pipeline steps later."""
+        outputs = []
+        for bank in self.banks:
+            port = bank.read_port()
+            m.d.comb += [port.addr.eq(addr[: self.bank_bits]), port.en.eq(advance)]
+            outputs.append(stage_reg(port.data, f"{self.name}_q") if latency == 3 else port.data)
+        if len(self.banks) == 1:
+            return stage_reg(outputs[0], f"{self.name}_word")
+        select = stage_reg(addr[self.bank_bits :], f"{self.name}_sel")
+        if latency == 3:
+            select = stage_reg(select, f"{self.name}_sel")
+        picked = Signal.like(outputs[0], name=f"{self.name}_pick")
+        with m.Switch(select):
+            for i, value in enumerate(outputs):
+                with m.Case(i):
+                    m.d.comb += picked.eq(value)
+        return stage_reg(picked, f"{self.name}_word")
+
+    def write(self, m: Module, addr, data, enable) -> None:
+        for i, bank in enumerate(self.banks):
+            port = bank.write_port()
+            m.d.comb += [
+                port.addr.eq(addr[: self.bank_bits]),
+                port.data.eq(data),
+                port.en.eq(enable & (addr[self.bank_bits :] == i)),
+            ]

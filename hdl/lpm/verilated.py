@@ -180,6 +180,8 @@ class VerilatedLpm:
             verilator, "--cc", "--exe", "--build", "-O2", "-Wno-fatal", "-Wno-lint", "-Wno-style",
             "--top-module", "lpm_engine", "--prefix", "Vlpm_engine", "-o", "Vharness",
             "-j", "2", "--Mdir", str(staging / "obj"), "-CFLAGS", "-O2",
+            # The wheel's verilated.mk leaves this empty, which breaks split models.
+            "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
             str(staging / "lpm_engine.v"), str(staging / "harness.cpp"),
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, cwd=staging, env=env)
