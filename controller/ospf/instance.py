@@ -344,12 +344,21 @@ class OspfInstance:
         """Recalculates the routing table now (normally scheduled by database changes, after spf_delay)."""
         self._spf_timer = None
         started = time.perf_counter()
-        local = {i.ip: i.name for i in self.interfaces.values() if i.state != InterfaceState.DOWN}
-        result = spf.calculate(self.router_id, self.lsdb.lsas(), local, self._neighbor_address)
+        up = [i for i in self.interfaces.values() if i.state != InterfaceState.DOWN]
+        result = spf.calculate(
+            self.router_id, self.lsdb.lsas(), {i.ip: i.name for i in up}, self._neighbor_address
+        )
         self.spf_runs += 1
         self.last_spf_seconds = time.perf_counter() - started
         self.routing_table = result.routes
-        exported = {prefix: route for prefix, route in result.routes.items() if not route.directly_attached}
+        # Subnets we are attached to stay with the connected routes, even where SPF found a path
+        # through a neighbour cheaper than our own interface's cost.
+        attached = {i.address.network for i in up}
+        exported = {
+            prefix: route
+            for prefix, route in result.routes.items()
+            if not route.directly_attached and prefix not in attached
+        }
         changes = diff(self.routes, exported)
         self.routes = exported
         if self._route_sink is not None and (changes.installed or changes.withdrawn):

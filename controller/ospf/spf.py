@@ -133,13 +133,18 @@ def _next_hops(
         return frozenset({OspfNextHop(interface, neighbor_address(interface, w[1]))})
     parent_hops = done[v][1]
     if v[0] == LsaType.NETWORK and any(hop.address is None for hop in parent_hops):
-        # W is on a network the root is attached to: the next hop is W's own address there.
+        # W is on a network the root is attached to: across it, the next hop is W's own address
+        # there. The network may also be reached at equal cost through a neighbour: those paths
+        # to W keep that neighbour as their next hop.
         addresses = [
             link.link_data
             for link in graph.routers[w[1]].links
             if link.type == RouterLinkType.TRANSIT and link.link_id == v[1]
         ]
-        return frozenset(OspfNextHop(hop.interface, address) for hop in parent_hops for address in addresses)
+        across = {
+            OspfNextHop(hop.interface, a) for hop in parent_hops if hop.address is None for a in addresses
+        }
+        return frozenset(across | {hop for hop in parent_hops if hop.address is not None})
     return parent_hops
 
 

@@ -165,3 +165,18 @@ def test_ecmp_through_two_lans():
 
 def test_no_own_router_lsa_means_no_routes():
     assert calculate(rid(9), square(), {}, neighbors_of(9)).routes == {}
+
+
+def test_lan_reached_directly_and_through_a_neighbour_at_equal_cost():
+    # 1 is on the LAN (cost 2) and also reaches it through 3 (1 + 1). Across the LAN the next hop
+    # to 2 is 2's LAN address; through 3 it stays 3: mixing the two would be wrong.
+    lsas = [
+        router(1, ("10.0.0.1", "10.0.0.1", TRANSIT, 2), *p2p(1, 3, 1)),
+        router(2, ("10.0.0.1", "10.0.0.2", TRANSIT, 1), ("192.168.2.0", "255.255.255.0", STUB, 1)),
+        router(3, ("10.0.0.1", "10.0.0.3", TRANSIT, 1), *p2p(3, 1, 1)),
+        network("10.0.0.1", "255.255.255.0", 1, 1, 2, 3),
+    ]
+    interfaces = {A("10.0.0.1"): "lan", A("10.1.3.1"): "to3"}
+    routes = calculate(rid(1), lsas, interfaces, neighbors_of(1)).routes
+    assert routes[IPv4Network("192.168.2.0/24")].cost == 3
+    assert routes[IPv4Network("192.168.2.0/24")].next_hops == (hop("lan", "10.0.0.2"), hop("to3", "10.1.3.2"))
