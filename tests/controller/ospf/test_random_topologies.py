@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Interface, IPv4Network
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +24,18 @@ class Topology:
     links: list[tuple[int, int, int, int]]
     #: LAN members with their costs onto the LAN (empty: no LAN)
     lan: dict[int, int] = field(default_factory=dict)
+    #: links (by index) that have been cut
+    cut: frozenset[int] = frozenset()
+    #: LAN members with router priority 0 (never DR or BDR)
+    ineligible: frozenset[int] = frozenset()
+
+    @property
+    def transit_lan(self) -> bool:
+        """Whether the LAN has a DR and an adjacency: otherwise each member has it as a stub."""
+        return len(self.lan) >= 2 and any(m not in self.ineligible for m in self.lan)
+
+    def live_links(self) -> list[tuple[int, tuple[int, int, int, int]]]:
+        return [(i, link) for i, link in enumerate(self.links) if i not in self.cut]
 
 
 @st.composite
@@ -41,7 +53,8 @@ def topologies(draw: st.DrawFn) -> Topology:
         links.append((a, b, draw(cost), draw(cost)))
     members = draw(st.lists(st.integers(0, n - 1), min_size=0, max_size=4, unique=True))
     lan = {m: draw(cost) for m in members} if len(members) >= 2 else {}
-    return Topology(n, links, lan)
+    ineligible = frozenset(m for m in lan if draw(st.booleans()) and draw(st.booleans()))
+    return Topology(n, links, lan, ineligible=ineligible)
 
 
 def rid(n: int) -> str:
@@ -64,7 +77,9 @@ def build(topology: Topology) -> Network:
                 **FAST,
             )
     for member, cost in topology.lan.items():
-        net.connect("lan", routers[member], "lan", f"10.200.0.{member + 1}/24", cost=cost, **FAST)
+        priority = 0 if member in topology.ineligible else 1
+        address = f"10.200.0.{member + 1}/24"
+        net.connect("lan", routers[member], "lan", address, cost=cost, priority=priority, **FAST)
     for i, router in enumerate(routers):
         net.connect(f"stub{i}", router, "stub", f"192.168.{i}.1/24", passive=True, cost=1)
     net.start()
@@ -77,10 +92,10 @@ def expected_routes(
     """Shortest paths from ``root`` over the topology; next hops as (address, interface)."""
     # Nodes: routers by number, the LAN as "lan". Edges carry how the root would leave on them.
     edges: dict[object, list[tuple[object, int, str, str | None]]] = {i: [] for i in range(topology.routers)}
-    for index, (a, b, cost_ab, cost_ba) in enumerate(topology.links):
+    for index, (a, b, cost_ab, cost_ba) in topology.live_links():
         edges[a].append((b, cost_ab, f"to{b}", f"10.{index}.0.2"))
         edges[b].append((a, cost_ba, f"to{a}", f"10.{index}.0.1"))
-    if topology.lan:
+    if topology.transit_lan:
         edges["lan"] = [(m, 0, "lan", f"10.200.0.{m + 1}") for m in topology.lan]
         for member, cost in topology.lan.items():
             edges[member].append(("lan", cost, "lan", None))
@@ -112,6 +127,8 @@ def expected_routes(
     routes: dict[IPv4Network, tuple[int, set[tuple[str | None, str]]]] = {}
 
     def offer(prefix: str, owner: object, cost: int) -> None:
+        if owner not in distance:
+            return  # cut off
         network = IPv4Network(prefix)
         total, via = distance[owner] + cost, hops[owner]
         if network not in routes or total < routes[network][0]:
@@ -119,16 +136,19 @@ def expected_routes(
         elif total == routes[network][0]:
             routes[network][1].update(via)
 
-    for index, (a, b, cost_ab, cost_ba) in enumerate(topology.links):
+    for index, (a, b, cost_ab, cost_ba) in topology.live_links():
         offer(f"10.{index}.0.0/24", a, cost_ab)
         offer(f"10.{index}.0.0/24", b, cost_ba)
     for i in range(topology.routers):
         offer(f"192.168.{i}.0/24", i, 1)
-    if topology.lan:
+    if topology.transit_lan:
         offer("10.200.0.0/24", "lan", 0)
+    else:  # no DR (or one router left): each member advertises the LAN as a stub
+        for member, cost in topology.lan.items():
+            offer("10.200.0.0/24", member, cost)
     # What the router is attached to itself stays with the connected routes.
     attached = {IPv4Interface(f"192.168.{root}.1/24").network}
-    attached |= {IPv4Network(f"10.{i}.0.0/24") for i, link in enumerate(topology.links) if root in link[:2]}
+    attached |= {IPv4Network(f"10.{i}.0.0/24") for i, link in topology.live_links() if root in link[:2]}
     if root in topology.lan:
         attached.add(IPv4Network("10.200.0.0/24"))
     return {prefix: route for prefix, route in routes.items() if prefix not in attached}
@@ -139,17 +159,29 @@ def actual_routes(net: Network, root: int) -> dict[IPv4Network, tuple[int, set[t
     return {p: (r.cost, {(str(h.address), h.interface) for h in r.next_hops}) for p, r in rib.items()}
 
 
-@settings(max_examples=12, deadline=None)
-@given(topology=topologies())
-def test_routes_match_shortest_paths_on_random_topologies(topology):
+@settings(max_examples=15, deadline=None)
+@given(topology=topologies(), data=st.data())
+def test_routes_match_shortest_paths_on_random_topologies_before_and_after_a_cut(topology, data):
     net = build(topology)
-    wanted = {root: expected_routes(topology, root) for root in range(topology.routers)}
 
-    def agreed() -> bool:
-        return all(actual_routes(net, root) == wanted[root] for root in range(topology.routers))
+    def agreed(expected: Topology) -> bool:
+        return all(actual_routes(net, r) == expected_routes(expected, r) for r in range(expected.routers))
 
-    net.run_until(agreed, timeout=90, step=0.5)
-    # And it stays that way (nothing flaps once converged).
+    net.run_until(lambda: agreed(topology), timeout=90, step=0.5)
     net.clock.advance(30)
-    assert agreed()
-    assert IPv4Address("10.255.0.1") == net.routers["r0"].instance.router_id
+    assert agreed(topology)  # nothing flaps once converged
+    # Cut one link (or take one router off the LAN) and compare again.
+    cuts = [f"l{i}" for i in range(len(topology.links))] + [f"lan:{m}" for m in topology.lan]
+    cut = data.draw(st.sampled_from(cuts))
+    if cut.startswith("lan:"):
+        member = int(cut.removeprefix("lan:"))
+        net.routers[f"r{member}"].instance.interface_down("lan")
+        lan = {m: c for m, c in topology.lan.items() if m != member}
+        after = Topology(topology.routers, topology.links, lan, ineligible=topology.ineligible)
+    else:
+        index = int(cut.removeprefix("l"))
+        net.cut(cut)
+        after = Topology(
+            topology.routers, topology.links, topology.lan, frozenset({index}), topology.ineligible
+        )
+    net.run_until(lambda: agreed(after), timeout=60, step=0.5)
