@@ -239,7 +239,9 @@ class Interface:
         self._hello_events(neighbor, hello, source, was)
         return None
 
-    def _hello_events(self, neighbor: Neighbor, hello: Hello, source: IPv4Address, was: tuple) -> None:
+    def _hello_events(
+        self, neighbor: Neighbor, hello: Hello, source: IPv4Address, was: tuple[int, bool, bool]
+    ) -> None:
         """§10.5's BackupSeen and NeighborChange events from what the hello declares."""
         priority_before, dr_before, bdr_before = was
         declares_dr = hello.designated_router == source
