@@ -28,5 +28,10 @@ p4:
 		--p4runtime-files p4/build/router.p4info.txtpb \
 		-o p4/build/router.json p4/router.p4
 
+# Bitstreams for both boards with the yowasp tools; fails when a clock misses timing.
+BOARD ?= colorlight-5a75b versa-ecp5
+synth: setup
+	@for board in $(BOARD); do $(VENV)/bin/twinrouter synth --board $$board || exit 1; done
+
 clean:
 	rm -rf $(VENV) .pytest_cache build sim_build

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 #: subcommand -> (module, one-line help). Add a line here to add a subcommand.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "vectors": ("sim.vectors.cli", "regenerate or check the shared test-vector corpus"),
+    "synth": ("hdl.boards.synth", "build an ECP5 board's bitstream (yowasp) and report utilization and Fmax"),
     "controller": ("controller.service", "run a router's control plane against a P4Runtime switch"),
     "show": ("controller.show", "show a running controller's routes, ARP, interfaces or counters"),
 }

@@ -79,7 +79,9 @@ class PacketFifo(wiring.Component):
         # The unfinished frame fills the FIFO on its own: it can never be committed.
         cannot_fit = Signal()
         m.d.comb += [
-            full.eq((write_ptr - read_ptr)[: bits + 1] == self._depth),
+            # Full: the same address, one lap apart (an equality rather than a subtraction:
+            # it is on the path to w.ready).
+            full.eq((write_ptr[:bits] == read_ptr[:bits]) & (write_ptr[bits] != read_ptr[bits])),
             holds_committed.eq(commit_ptr != read_ptr),
             cannot_fit.eq(full & ~holds_committed),
             self.w.ready.eq(~full | overrun | cannot_fit),

@@ -249,9 +249,7 @@ class RgmiiPhy(wiring.Component):
 
         m.domains += ClockDomain(rxd, reset_less=True)
         rx_clk = ddr.clock_input(m, f"{rxd}_clk", pins.rx_clk)
-        m.d.comb += ClockSignal(rxd).eq(rx_clk)
-        if platform is not None:
-            platform.add_clock_constraint(rx_clk, 125e6)
+        m.d.comb += ClockSignal(rxd).eq(rx_clk)  # constrained on its pin (hdl/boards/boards.py)
         ctl_rise, ctl_fall = ddr.ddr_input(m, "rx_ctl", pins.rx_ctl, rxd, self._rx_delay_ps)
         data_rise, data_fall = ddr.ddr_input(m, "rx_data", pins.rx_data, rxd, self._rx_delay_ps)
         m.d[rxd] += [

