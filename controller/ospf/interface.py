@@ -206,8 +206,8 @@ class Interface:
             self.bdr,
             neighbors,
         )
-        self.send(hello, ALL_SPF_ROUTERS)
         self._hello_timer = self.instance.clock.call_later(self.config.hello_period, self._send_hello)
+        self.send(hello, ALL_SPF_ROUTERS)
 
     def receive_hello(self, packet: Packet, hello: Hello, source: IPv4Address) -> DropReason | None:
         if self.broadcast and hello.network_mask != self.address.netmask:

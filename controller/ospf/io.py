@@ -32,7 +32,8 @@ class OspfInterfaceAddress:
 
 class PacketSender(Protocol):
     def send(self, interface: str, source: IPv4Address, destination: IPv4Address, payload: bytes) -> None:
-        """Sends an OSPF packet (the IP payload) out of ``interface``; must not block.
+        """Sends an OSPF packet (the IP payload) out of ``interface``; must neither block nor raise
+        (a packet that cannot go is lost, as on a wire: the protocol retransmits).
 
         ``destination`` is 224.0.0.5, 224.0.0.6 or a neighbour's address on
         the link. ``ospf_datagram()`` makes the IP datagram (TTL 1).
