@@ -56,43 +56,33 @@ def test_even_ring_has_equal_cost_paths_to_the_far_side():
     assert route.preferred.address == IPv4Address("10.0.1.2")
 
 
+def reroute(net: Network, carrier_loss: bool) -> float:
+    """Converges a 5-ring, cuts r0--r1, and returns the protocol time until r0 reaches r1's LAN via r4."""
+    r0 = net.routers["r0"]
+    net.run_until(lambda: converged(net, 7), timeout=60)
+    net.clock.advance(10)  # past MinLSInterval of the initial originations
+    net.cut("l0", carrier_loss=carrier_loss)
+    detour = {("10.4.0.1", "to4")}
+    return net.run_until(lambda: r0.next_hops("192.168.1.0/24") == detour, timeout=10, step=0.01)
+
+
 def test_link_cut_with_carrier_loss_reroutes_and_restores():
     net = ring(5, **FAST)
-    net.run_until(lambda: converged(net, 7), timeout=60)
+    assert reroute(net, carrier_loss=True) < 1.0  # interface down: no dead interval to wait for
     r0 = net.routers["r0"]
-    net.clock.advance(10)  # past MinLSInterval of the initial originations
-    net.cut("l0")
-    took = net.run_until(
-        lambda: r0.next_hops("192.168.1.0/24") == {("10.4.0.1", "to4")}, timeout=10, step=0.01
-    )
-    assert took < 1.0  # interface down: no dead interval to wait for
     assert "10.0.1.0/24" not in {str(p) for p in r0.rib}  # only r0 and r1 had it, both lost it
     net.restore("l0")
     net.run_until(lambda: r0.next_hops("192.168.1.0/24") == {("10.0.1.2", "to1")}, timeout=30)
 
 
 def test_silent_link_failure_is_found_by_the_dead_interval():
-    net = ring(5, hello_interval=1, dead_interval=2)
-    net.run_until(lambda: converged(net, 7), timeout=60)
-    r0 = net.routers["r0"]
-    net.clock.advance(10)
-    net.cut("l0", carrier_loss=False)
-    took = net.run_until(
-        lambda: r0.next_hops("192.168.1.0/24") == {("10.4.0.1", "to4")}, timeout=10, step=0.01
-    )
+    took = reroute(ring(5, hello_interval=1, dead_interval=2), carrier_loss=False)
     assert 1.0 < took < 2.5  # the dead interval, then flooding and SPF in milliseconds
 
 
 def test_one_second_dead_interval_reroutes_within_a_second_and_a_half():
-    net = ring(5, dead_interval=1, hello_multiplier=4)
-    net.run_until(lambda: converged(net, 7), timeout=60)
-    r0 = net.routers["r0"]
-    net.clock.advance(10)
-    net.cut("l0", carrier_loss=False)
-    took = net.run_until(
-        lambda: r0.next_hops("192.168.1.0/24") == {("10.4.0.1", "to4")}, timeout=5, step=0.01
-    )
-    assert 0.75 <= took < 1.5
+    took = reroute(ring(5, dead_interval=1, hello_multiplier=4), carrier_loss=False)
+    assert 0.75 <= took < 1.5  # protocol time: the dead interval less at most one 250 ms hello
 
 
 def test_lossy_link_still_converges_by_retransmission():
