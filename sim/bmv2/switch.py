@@ -1,0 +1,164 @@
+"""One ``simple_switch_grpc`` process, its ports bound to veths in a private namespace.
+
+The switch starts without a program (``--no-p4``): the P4Runtime client
+pushes ``router.json`` and the P4Info. P4Runtime is served on a Unix socket
+in the run directory, which a client outside the namespace can reach (a
+TCP port on the namespace's 127.0.0.1 would not be); the Thrift port is the
+default one, free by construction in a namespace of its own. The process is
+stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from sim.model.codes import CPU_PORT
+from sim.netns import Namespace, NetnsLab, run
+
+LOG = logging.getLogger(__name__)
+
+SWITCH_BINARY = "simple_switch_grpc"
+DEVICE_ID = 1
+THRIFT_PORT = 9090
+
+
+#: Large enough for the corpus's 9000-byte frames.
+VETH_MTU = 9500
+# Offloads that could rewrite or merge frames between a socket and the wire.
+_OFFLOADS = ("rx", "tx", "sg", "tso", "gso", "gro")
+
+
+def switch_binary() -> str | None:
+    """Path of ``simple_switch_grpc`` on PATH, or None."""
+    return shutil.which(SWITCH_BINARY)
+
+
+def switch_port_ifname(port: int) -> str:
+    return f"sw{port}"
+
+
+def host_port_ifname(port: int) -> str:
+    return f"host{port}"
+
+
+def _wired_namespace(lab: NetnsLab, num_ports: int) -> Namespace:
+    """A namespace holding veth pairs ``sw<N>`` (the switch's) -- ``host<N>`` (the test's).
+
+    Nothing in it talks on its own: IPv6 is off before any link comes up (no
+    router solicitations, no MLD) and no link has an address, so every frame
+    on a veth is one the test sent or the switch forwarded.
+    """
+    namespace = lab.namespace("bmv2")
+    namespace.sysctl({"net.ipv6.conf.all.disable_ipv6": 1, "net.ipv6.conf.default.disable_ipv6": 1})
+    for port in range(1, num_ports + 1):
+        ends = (switch_port_ifname(port), host_port_ifname(port))
+        lab.veth(namespace, ends[0], namespace, ends[1], mtu=VETH_MTU)
+        for end in ends:
+            offloads = [arg for offload in _OFFLOADS for arg in (offload, "off")]
+            run(["ip", "netns", "exec", namespace.name, "ethtool", "-K", end, *offloads])
+    return namespace
+
+
+@dataclass
+class Bmv2Switch:
+    """A running ``simple_switch_grpc`` with front-panel ports ``1..num_ports``."""
+
+    lab: NetnsLab
+    namespace: Namespace
+    run_dir: Path
+    num_ports: int
+    process: subprocess.Popen[bytes]
+    _output: IO[bytes] | None = field(repr=False, default=None)
+
+    @property
+    def p4runtime_address(self) -> str:
+        """gRPC target of the switch's P4Runtime server."""
+        return f"unix:{self.run_dir / 'p4runtime.sock'}"
+
+    @classmethod
+    def start(
+        cls, run_dir: Path, num_ports: int, *, log_level: str = "info", timeout: float = 20.0
+    ) -> Bmv2Switch:
+        """Make the namespace and veths, start the switch, wait until P4Runtime listens."""
+        binary = switch_binary()
+        if binary is None:
+            raise FileNotFoundError(f"{SWITCH_BINARY} is not on PATH (see docs/p4.md)")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        lab = NetnsLab("trbm")
+        try:
+            namespace = _wired_namespace(lab, num_ports)
+            socket_path = run_dir / "p4runtime.sock"
+            socket_path.unlink(missing_ok=True)
+            argv = [
+                binary,
+                "--no-p4",
+                "--device-id", str(DEVICE_ID),
+                *(arg for port in range(1, num_ports + 1) for arg in ("-i", f"{port}@{switch_port_ifname(port)}")),
+                "--thrift-port", str(THRIFT_PORT),
+                "--log-file", str(run_dir / "switch"),
+                "--log-flush",
+                "--log-level", log_level,
+                "--",
+                "--cpu-port", str(CPU_PORT),
+                "--grpc-server-addr", f"unix:{socket_path}",
+            ]  # fmt: skip
+            output = (run_dir / "switch.out").open("wb")
+            LOG.info("starting %s in %s: %s", SWITCH_BINARY, namespace.name, " ".join(argv))
+            process = subprocess.Popen(
+                ["ip", "netns", "exec", namespace.name, *argv],  # execs the switch: same PID
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            switch = cls(lab, namespace, run_dir, num_ports, process, output)
+        except BaseException:
+            lab.close()
+            raise
+        try:
+            switch._wait_listening(socket_path, timeout)
+        except BaseException:
+            switch.stop()
+            raise
+        return switch
+
+    def packet_socket(self, port: int) -> socket.socket:
+        """A non-blocking raw socket on the far end of front-panel ``port``'s veth."""
+        sock = self.namespace.packet_socket(host_port_ifname(port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        sock.setblocking(False)
+        return sock
+
+    def _wait_listening(self, socket_path: Path, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not socket_path.exists():
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{SWITCH_BINARY} exited with status {self.process.returncode}; "
+                    f"see {self.run_dir / 'switch.out'} and {self.run_dir / 'switch.txt'}"
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{SWITCH_BINARY} did not open {socket_path} within {timeout} s")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the switch (by PID), then delete its namespace."""
+        try:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    LOG.warning("%s (pid %d) ignored SIGTERM; killing it", SWITCH_BINARY, self.process.pid)
+                    self.process.kill()
+                    self.process.wait(timeout)
+        finally:
+            if self._output is not None:
+                self._output.close()
+            self.lab.close()
