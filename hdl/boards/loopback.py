@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth import Module
+from amaranth import Module, ResetSignal
 from amaranth.lib import io, wiring
 
 from hdl.mac import EthernetMac
@@ -70,6 +70,7 @@ class MacLoopbackTop(wiring.Component):
             )
             m.submodules[f"phy{n}"] = phy
             m.submodules[f"mac{n}"] = mac
+            m.d.comb += phy.rx_reset.eq(ResetSignal("sync"))  # until the PLL locks (or the test says)
             wiring.connect(m, phy.gmii_rx, mac.gmii_rx)
             wiring.connect(m, mac.gmii_tx, phy.gmii_tx)
 

@@ -7,9 +7,10 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cdc import StreamAsyncFifo
-from .layout import GmiiRxSignature, GmiiTxSignature, check_width, packet_layout
+from .layout import BYTE_BEAT, GmiiRxSignature, GmiiTxSignature, check_width, packet_layout
 from .packet_fifo import PacketFifo
 from .rx import MAX_FRAME, MacReceiver, rx_statistics_layout
+from .skid import StreamSkid
 from .tx import MIN_IFG, MacTransmitter, tx_statistics_layout
 from .width import ByteNarrower, ByteWidener
 
@@ -71,6 +72,7 @@ class EthernetMac(wiring.Component):
         tx_domain: str = "eth_tx",
     ):
         self._width = check_width(width)
+        self._rx_domain, self._tx_domain = rx_domain, tx_domain
         if not isinstance(tx_fifo_depth, int) or tx_fifo_depth < max_frame:
             raise ValueError(f"tx_fifo_depth ({tx_fifo_depth!r}) must hold a frame of {max_frame} bytes")
         layout = packet_layout(width)
@@ -109,13 +111,21 @@ class EthernetMac(wiring.Component):
         m.submodules.transmitter = transmitter = self._transmitter
 
         wiring.connect(m, wiring.flipped(self.gmii_rx), receiver.gmii)
+        # Register slices around the converters keep the 125 MHz paths short.
+        to_rx, to_tx = DomainRenamer(self._rx_domain), DomainRenamer(self._tx_domain)
+        m.submodules.rx_slice = rx_slice = to_rx(StreamSkid(widener.o.payload.shape()))
         wiring.connect(m, receiver.r, widener.i)
-        wiring.connect(m, widener.o, rx_cdc.w)
+        wiring.connect(m, widener.o, rx_slice.i)
+        wiring.connect(m, rx_slice.o, rx_cdc.w)
         wiring.connect(m, rx_cdc.r, wiring.flipped(self.rx))
 
         wiring.connect(m, wiring.flipped(self.tx), tx_cdc.w)
-        wiring.connect(m, tx_cdc.r, narrower.i)
-        wiring.connect(m, narrower.o, tx_fifo.w)
+        m.submodules.tx_slice_wide = tx_slice_wide = to_tx(StreamSkid(narrower.i.payload.shape()))
+        m.submodules.tx_slice_byte = tx_slice_byte = to_tx(StreamSkid(BYTE_BEAT))
+        wiring.connect(m, tx_cdc.r, tx_slice_wide.i)
+        wiring.connect(m, tx_slice_wide.o, narrower.i)
+        wiring.connect(m, narrower.o, tx_slice_byte.i)
+        wiring.connect(m, tx_slice_byte.o, tx_fifo.w)
         wiring.connect(m, tx_fifo.r, transmitter.w)
         wiring.connect(m, transmitter.gmii, wiring.flipped(self.gmii_tx))
 

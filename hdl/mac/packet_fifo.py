@@ -7,6 +7,7 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .layout import BYTE_BEAT
+from .skid import StreamSkid
 
 
 class PacketFifo(wiring.Component):
@@ -40,8 +41,9 @@ class PacketFifo(wiring.Component):
     r : Out(stream.Signature(BYTE_BEAT))
         Committed bytes, in order.
 
-    Latency and throughput: a frame's first byte is at ``r`` two cycles after its
-    ``last`` byte was written; one byte per cycle in and out.
+    Latency and throughput: a frame's first byte is at ``r`` three cycles after
+    its ``last`` byte was written (``r`` comes from registers, not from the block
+    RAM's slow output); one byte per cycle in and out.
     """
 
     def __init__(self, depth: int = 4096):
@@ -109,17 +111,19 @@ class PacketFifo(wiring.Component):
             with m.If(frame_ends):
                 m.d.sync += commit_ptr.eq(write_ptr + 1)
 
-        # Read side: the memory's output register is the stream's payload register.
+        # Read side: the memory's output register, then a register slice for timing.
+        m.submodules.output = output = StreamSkid(BYTE_BEAT)
+        wiring.connect(m, output.o, wiring.flipped(self.r))
         fetch = Signal()
         m.d.comb += [
-            fetch.eq(holds_committed & (~self.r.valid | self.r.ready)),
+            fetch.eq(holds_committed & (~output.i.valid | output.i.ready)),
             rd_port.addr.eq(read_ptr[:bits]),
             rd_port.en.eq(fetch),
-            self.r.payload.eq(rd_port.data),
+            output.i.payload.eq(rd_port.data),
         ]
         with m.If(fetch):
-            m.d.sync += [read_ptr.eq(read_ptr + 1), self.r.valid.eq(1)]
-        with m.Elif(self.r.ready):
-            m.d.sync += self.r.valid.eq(0)
+            m.d.sync += [read_ptr.eq(read_ptr + 1), output.i.valid.eq(1)]
+        with m.Elif(output.i.ready):
+            m.d.sync += output.i.valid.eq(0)
 
         return m

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from amaranth import C, Cat, ClockDomain, ClockSignal, Instance, Module, Mux, Signal, Value
 from amaranth.lib import io, wiring
+from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from .layout import GmiiRxSignature, GmiiTxSignature
@@ -206,7 +207,7 @@ class RgmiiPhy(wiring.Component):
         itself).
     rx_domain : str
         Name of the clock domain this adapter creates from the PHY's receive
-        clock (no reset: every register starts at its initial value).
+        clock; its reset is ``rx_reset``, released in step with that clock.
     tx_domain : str
         Clock domain of the transmit side, 125 MHz, provided by the caller.
 
@@ -216,6 +217,8 @@ class RgmiiPhy(wiring.Component):
         Registered; a byte appears 2 receive clocks after its falling-edge half.
     gmii_tx : In(GmiiTxSignature()), in ``tx_domain``
         Sampled every cycle; on the pins 1 cycle later (plus ODDRX1F's pipeline).
+    rx_reset : In(1)
+        Holds the receive domain in reset (any domain; synchronized here).
 
     No backpressure anywhere: GMII moves one byte per clock.
     """
@@ -241,13 +244,16 @@ class RgmiiPhy(wiring.Component):
         self._pins, self._ddr = pins, ddr
         self._rx_delay_ps, self._tx_clock_delay_ps = rx_delay_ps, tx_clock_delay_ps
         self._rx_domain, self._tx_domain = rx_domain, tx_domain
-        super().__init__({"gmii_rx": Out(GmiiRxSignature()), "gmii_tx": In(GmiiTxSignature())})
+        super().__init__(
+            {"gmii_rx": Out(GmiiRxSignature()), "gmii_tx": In(GmiiTxSignature()), "rx_reset": In(1)}
+        )
 
     def elaborate(self, platform):
         m = Module()
         pins, ddr, rxd, txd = self._pins, self._ddr, self._rx_domain, self._tx_domain
 
-        m.domains += ClockDomain(rxd, reset_less=True)
+        m.domains += ClockDomain(rxd)
+        m.submodules.rx_reset = ResetSynchronizer(self.rx_reset, domain=rxd)
         rx_clk = ddr.clock_input(m, f"{rxd}_clk", pins.rx_clk)
         m.d.comb += ClockSignal(rxd).eq(rx_clk)  # constrained on its pin (hdl/boards/boards.py)
         ctl_rise, ctl_fall = ddr.ddr_input(m, "rx_ctl", pins.rx_ctl, rxd, self._rx_delay_ps)

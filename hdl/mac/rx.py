@@ -70,7 +70,7 @@ class MacReceiver(wiring.Component):
     stats : Out(rx_statistics_layout(counter_width))
         Drop and receive counters, updated one cycle after a frame ends.
 
-    Latency: a frame's first byte leaves at ``r`` 3 cycles after the end of
+    Latency: a frame's first byte leaves at ``r`` 5 cycles after the end of
     its FCS (store and forward).
     """
 
@@ -106,18 +106,28 @@ class MacReceiver(wiring.Component):
         gmii = self.gmii
         held = Array(Signal(8, name=f"held{i}") for i in range(_HOLD))  # held[0] is the newest
         held_count = Signal(range(_HOLD + 1))
-        length = Signal(range(self._max_frame + 2))  # saturates at max_frame + 1
+        # The frame's verdict is kept in registers as bytes arrive, so that the end-of-frame
+        # decision is a few gates deep (it is on the 125 MHz critical path).
+        length = Signal(range(self._max_frame + 1))  # bytes so far, up to max_frame
+        long_enough = Signal()  # at least MIN_FRAME bytes
+        oversize = Signal()  # more than max_frame bytes
         rx_error = Signal()
         lost_byte = Signal()  # a byte met a full packet FIFO
-        oversize = Signal()
-        m.d.comb += oversize.eq(length > self._max_frame)
+        fcs_ok = Signal()
 
         m.d.comb += [fcs.data.eq(gmii.data), fifo.w.payload.data.eq(held[_HOLD - 1])]
 
         with m.FSM(name="rx"):
             with m.State("Idle"):
                 m.d.comb += fcs.start.eq(1)
-                m.d.sync += [held_count.eq(0), length.eq(0), rx_error.eq(0), lost_byte.eq(0)]
+                m.d.sync += [
+                    held_count.eq(0),
+                    length.eq(0),
+                    long_enough.eq(0),
+                    oversize.eq(0),
+                    rx_error.eq(0),
+                    lost_byte.eq(0),
+                ]
                 with m.If(gmii.dv & (gmii.data == SFD)):
                     m.next = "Frame"
                 with m.Elif(gmii.dv & (gmii.data == PREAMBLE_BYTE)):
@@ -140,8 +150,12 @@ class MacReceiver(wiring.Component):
                     m.d.sync += [held[i].eq(held[i - 1]) for i in range(1, _HOLD)]
                     with m.If(held_count != _HOLD):
                         m.d.sync += held_count.eq(held_count + 1)
-                    with m.If(~oversize):
+                    with m.If(length == self._max_frame):
+                        m.d.sync += oversize.eq(1)
+                    with m.Else():
                         m.d.sync += length.eq(length + 1)
+                    with m.If(length == MIN_FRAME - 1):
+                        m.d.sync += long_enough.eq(1)
                     with m.If(gmii.er):
                         m.d.sync += rx_error.eq(1)
                     # Pass the oldest held byte on; stop writing a frame that is already lost.
@@ -150,8 +164,14 @@ class MacReceiver(wiring.Component):
                         with m.If(~fifo.w.ready):
                             m.d.sync += lost_byte.eq(1)
                 with m.Else():
-                    self._end_of_frame(m, fifo, fcs, length, rx_error, oversize, lost_byte)
-                    m.next = "Idle"
+                    m.d.sync += fcs_ok.eq(fcs.match_detected)
+                    m.next = "End"
+
+            # One cycle after the frame: the FCS verdict is in a register now. (The next
+            # frame's first preamble byte, if it came this early, is not needed.)
+            with m.State("End"):
+                self._end_of_frame(m, fifo, fcs_ok, long_enough, rx_error, oversize, lost_byte)
+                m.next = "Idle"
 
             # A frame without a valid start: wait for its end.
             with m.State("Discard"), m.If(~gmii.dv):
@@ -159,21 +179,21 @@ class MacReceiver(wiring.Component):
 
         return m
 
-    def _end_of_frame(self, m, fifo, fcs, length, rx_error, oversize, lost_byte):
+    def _end_of_frame(self, m, fifo, fcs_ok, long_enough, rx_error, oversize, lost_byte):
         """Commit the frame that just ended, or drop and count it."""
         stats = self.stats
         with m.If(rx_error):
             m.d.sync += stats.errors.eq(stats.errors + 1)
         with m.Elif(oversize):
             m.d.sync += stats.oversize.eq(stats.oversize + 1)
-        with m.Elif(length < MIN_FRAME):
+        with m.Elif(~long_enough):
             m.d.sync += stats.runts.eq(stats.runts + 1)
-        with m.Elif(~fcs.match_detected):
+        with m.Elif(~fcs_ok):
             m.d.sync += stats.bad_fcs.eq(stats.bad_fcs + 1)
         with m.Elif(lost_byte | ~fifo.w.ready):
             m.d.sync += stats.overflows.eq(stats.overflows + 1)
         with m.Else():
             m.d.comb += [fifo.w.valid.eq(1), fifo.w.payload.last.eq(1)]
             m.d.sync += stats.frames_ok.eq(stats.frames_ok + 1)
-        good = ~rx_error & ~oversize & (length >= MIN_FRAME) & fcs.match_detected
+        good = ~rx_error & ~oversize & long_enough & fcs_ok
         m.d.comb += fifo.w_abort.eq(~(good & ~lost_byte & fifo.w.ready))
