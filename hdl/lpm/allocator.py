@@ -35,18 +35,49 @@ class SlotAllocator:
     # --- requests -----------------------------------------------------------------
 
     def allocate(self, count: int, depth: int) -> int:
-        """Reserve ``count`` ranges aligned to ``2**depth``; return the base."""
+        """Reserve ``count`` ranges aligned to ``2**depth``; return the base.
+
+        First fit among the shortest intervals that might hold the request
+        (looking at a bounded number of them), else any interval long enough
+        to hold it at any alignment, else an exhaustive search.
+        """
         if count < 2 or count > 1 << depth:
             raise ValueError(f"{count} ranges do not need depth {depth}")
         align = 1 << depth
-        for bucket in sorted(b for b in self._buckets if (2 << b) > count - 1):
+        candidates = sorted(b for b in self._buckets if (2 << b) > count - 1)
+        roomy = [b for b in candidates if (1 << b) >= count + align]  # any interval there fits
+        looked = 0
+        for bucket in candidates:
+            if bucket in roomy or looked >= self.SCAN_LIMIT:
+                break
             for start in self._buckets[bucket]:
-                end = self._end_of[start]
-                base = (start - 1 + align - 1) & ~(align - 1)
-                if base + count <= end:
-                    self._carve(start, end, base + 1, base + count)
+                base = self._try(start, count, align)
+                if base is not None:
+                    return base
+                looked += 1
+                if looked >= self.SCAN_LIMIT:
+                    break
+        if roomy:
+            base = self._try(next(iter(self._buckets[roomy[0]])), count, align)
+            assert base is not None
+            return base
+        for bucket in candidates:
+            for start in list(self._buckets[bucket]):
+                base = self._try(start, count, align)
+                if base is not None:
                     return base
         raise OutOfSlots(f"no aligned run of {count - 1} free slots (alignment {align})")
+
+    SCAN_LIMIT = 64
+
+    def _try(self, start: int, count: int, align: int) -> int | None:
+        """Take ``count`` ranges from the free interval at ``start`` if they fit."""
+        end = self._end_of[start]
+        base = (start - 1 + align - 1) & ~(align - 1)
+        if base + count > end:
+            return None
+        self._carve(start, end, base + 1, base + count)
+        return base
 
     def release(self, base: int, count: int) -> None:
         """Give back what ``allocate(count, …)`` returned as ``base``."""

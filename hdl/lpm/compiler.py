@@ -190,31 +190,33 @@ def build_ranges(cover: int, inner: dict[tuple[int, int], int], key_bits: int) -
     action index. Neighbouring ranges with the same action are merged.
     """
     space = 1 << key_bits
-    out: Ranges = [(0, cover)]
+    starts = [0]  # range starts, then the action of each
+    actions = [cover]
+    stack = [(space, cover)]  # (end, action) of the enclosing prefixes
 
     def emit(pos: int, action: int) -> None:
-        if pos == space:
-            return
-        if out[-1][0] == pos:
-            out[-1] = (pos, action)
-        else:
-            out.append((pos, action))
+        if starts[-1] == pos:
+            actions[-1] = action
+        elif pos != space:
+            starts.append(pos)
+            actions.append(action)
 
-    stack = [(space, cover)]  # (end, action) of the enclosing prefixes
     for (start, length), action in sorted(inner.items()):
         while stack[-1][0] <= start:
-            end, _ = stack.pop()
+            end = stack.pop()[0]
             emit(end, stack[-1][1])
         emit(start, action)
         stack.append((start + (1 << (key_bits - length)), action))
     while len(stack) > 1:
-        end, _ = stack.pop()
+        end = stack.pop()[0]
         emit(end, stack[-1][1])
 
-    merged: Ranges = [out[0]]
-    for start, action in out[1:]:
-        if action != merged[-1][1]:
+    merged: Ranges = [(0, actions[0])]
+    previous = actions[0]
+    for start, action in zip(starts, actions, strict=True):
+        if action != previous:
             merged.append((start, action))
+            previous = action
     return merged
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cached_property
 
 from sim.model.codes import PORT_BITS
 
@@ -130,7 +131,7 @@ class LpmGeometry:
 
     # --- management address map -------------------------------------------------
 
-    @property
+    @cached_property
     def region_bits(self) -> int:
         return max(self.direct_bits, self.slot_bits - 1, self.action_bits, 1)
 
