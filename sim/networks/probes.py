@@ -1,0 +1,258 @@
+"""What a network is doing: OSPF convergence, ping, traceroute, and the outage when a link is cut.
+
+Each probe runs real tools (``ping``, ``traceroute -n``) in the hosts'
+namespaces, or asks the routers themselves (a twinrouter's status socket,
+an FRR router's kernel routing table), and parses what they say.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+
+from .network import Network
+from .topology import RouterKind
+
+
+@dataclass(frozen=True)
+class RouterProgress:
+    """One router's view of the network while OSPF converges."""
+
+    name: str
+    kind: RouterKind
+    full_neighbours: int
+    expected_neighbours: int
+    known_subnets: int
+    expected_subnets: int
+    error: str | None = None
+
+    @property
+    def converged(self) -> bool:
+        return (
+            self.error is None
+            and self.full_neighbours >= self.expected_neighbours
+            and self.known_subnets >= self.expected_subnets
+        )
+
+
+def router_progress(network: Network, router: str) -> RouterProgress:
+    topology = network.topology
+    kind = topology.router(router).kind
+    expected = {n for n in topology.subnets()}
+    links = sum(1 for p in topology.ports(router) if p.cost is not None)
+    try:
+        if kind is RouterKind.FRR:
+            neighbours, subnets = _frr_state(network, router)
+        else:
+            neighbours, subnets = _twinrouter_state(network, router)
+    except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as error:
+        return RouterProgress(
+            router, kind, 0, links, 0, len(expected), error=f"{type(error).__name__}: {error}"
+        )
+    return RouterProgress(router, kind, neighbours, links, len(subnets & expected), len(expected))
+
+
+def _twinrouter_state(network: Network, router: str) -> tuple[int, set[IPv4Network]]:
+    ospf = network.status(router, "ospf")
+    full = sum(1 for n in ospf["neighbors"] if n["state"].lower().endswith("full"))
+    routes = network.status(router, "routes")
+    return full, {IPv4Network(r["prefix"]) for r in routes if r["selected"]}
+
+
+def _frr_state(network: Network, router: str) -> tuple[int, set[IPv4Network]]:
+    workdir = network.run_dir / router
+    result = subprocess.run(
+        ["vtysh", "--vty_socket", str(workdir), "-d", "ospfd", "-c", "show ip ospf neighbor json"],
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=True,
+    )
+    neighbours = json.loads(result.stdout or "{}").get("neighbors", {})
+    full = sum(1 for entries in neighbours.values() if entries and "Full" in entries[0].get("nbrState", ""))
+    routes = json.loads(network.run(router, ["ip", "-j", "-4", "route", "show"]).stdout or "[]")
+    subnets = set()
+    for route in routes:
+        destination = route["dst"]
+        if destination != "default":
+            subnets.add(IPv4Network(destination if "/" in destination else f"{destination}/32"))
+    return full, subnets
+
+
+def wait_converged(
+    network: Network,
+    timeout: float = 60.0,
+    on_progress: Callable[[list[RouterProgress], float], None] | None = None,
+    interval: float = 0.25,
+) -> float:
+    """Wait until every router is Full with all its neighbours and has a route to every subnet.
+
+    Returns the seconds it took; raises TimeoutError with each router's state.
+    """
+    start = time.monotonic()
+    while True:
+        states = [router_progress(network, r.name) for r in network.topology.routers]
+        elapsed = time.monotonic() - start
+        if on_progress:
+            on_progress(states, elapsed)
+        if all(s.converged for s in states):
+            return elapsed
+        if elapsed > timeout:
+            summary = "; ".join(
+                f"{s.name}: {s.full_neighbours}/{s.expected_neighbours} Full, "
+                f"{s.known_subnets}/{s.expected_subnets} subnets{' (' + s.error + ')' if s.error else ''}"
+                for s in states
+            )
+            raise TimeoutError(f"OSPF did not converge in {timeout:.0f} s: {summary}")
+        time.sleep(interval)
+
+
+# --- ping -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PingResult:
+    source: str
+    destination: IPv4Address
+    sent: int
+    received: int
+    rtt_min: float | None  # milliseconds
+    rtt_avg: float | None
+    rtt_max: float | None
+
+    @property
+    def loss(self) -> float:
+        return 1 - self.received / self.sent if self.sent else 1.0
+
+
+_PACKETS = re.compile(r"(\d+) packets transmitted, (\d+) received")
+_RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)/")
+
+
+def parse_ping(source: str, destination: IPv4Address, output: str) -> PingResult:
+    packets = _PACKETS.search(output)
+    if not packets:
+        raise ValueError(f"no ping summary in: {output!r}")
+    rtt = _RTT.search(output)
+    values = [float(v) for v in rtt.groups()] if rtt else [None, None, None]
+    return PingResult(source, destination, int(packets[1]), int(packets[2]), *values)
+
+
+def ping(
+    network: Network, source: str, destination: IPv4Address, count: int = 5, interval: float = 0.2
+) -> PingResult:
+    argv = ["ping", "-n", "-c", str(count), "-i", str(interval), "-W", "1", str(destination)]
+    result = network.run(source, argv, timeout=count * interval + 10)
+    return parse_ping(source, destination, result.stdout)
+
+
+# --- traceroute ------------------------------------------------------------------------
+
+
+_HOP = re.compile(r"^\s*(\d+)\s+(\S+)")
+
+
+def parse_traceroute(output: str) -> list[IPv4Address | None]:
+    """The address of each hop in ``traceroute -n -q 1`` output (None for ``*``)."""
+    hops: list[IPv4Address | None] = []
+    for line in output.splitlines()[1:]:
+        match = _HOP.match(line)
+        if match:
+            hops.append(None if match[2] == "*" else IPv4Address(match[2]))
+    return hops
+
+
+def traceroute(
+    network: Network, source: str, destination: IPv4Address, max_hops: int = 10
+) -> list[IPv4Address | None]:
+    # One probe per hop, one at a time (-N 1): each router's ICMP error rate limit stays far away.
+    argv = ["traceroute", "-n", "-q", "1", "-N", "1", "-w", "1", "-m", str(max_hops), str(destination)]
+    return parse_traceroute(network.run(source, argv, timeout=max_hops * 2 + 10).stdout)
+
+
+# --- a link cut -------------------------------------------------------------------------
+
+
+#: without a loss this long after the cut, traffic is taken to have never stopped
+NO_LOSS_WAIT = 3.0
+_REPLY = re.compile(r"^\[(\d+\.\d+)\].*icmp_seq=(\d+)")
+
+
+@dataclass
+class Outage:
+    """A steady ping while a link is cut: how long replies stopped."""
+
+    interval: float
+    replies: list[tuple[float, int]] = field(default_factory=list)  # (receive time, sequence)
+    cut_at: float | None = None
+
+    @property
+    def restored_after(self) -> float | None:
+        """Seconds from the cut to the first reply after it that follows a loss (0: no loss)."""
+        if self.cut_at is None:
+            return None
+        after = [(t, seq) for t, seq in self.replies if t > self.cut_at]
+        before = [seq for t, seq in self.replies if t <= self.cut_at]
+        if not after:
+            return None
+        expected = (max(before) + 1) if before else after[0][1]
+        for t, seq in after:
+            if seq != expected:
+                return t - self.cut_at  # replies resumed after a gap
+            expected = seq + 1
+        return 0.0
+
+    @property
+    def lost(self) -> int:
+        if not self.replies:
+            return 0
+        sequences = [seq for _, seq in self.replies]
+        return max(sequences) - min(sequences) + 1 - len(set(sequences))
+
+
+def measure_cut(
+    network: Network,
+    source: str,
+    destination: IPv4Address,
+    cut: tuple[str, str],
+    interval: float = 0.05,
+    settle: float = 1.0,
+    timeout: float = 15.0,
+    after: float = 1.0,
+) -> Outage:
+    """Ping steadily, cut the link ``cut`` after ``settle`` seconds, stop ``after`` seconds of replies
+    once traffic is back (or at ``timeout``)."""
+    outage = Outage(interval)
+    argv = ["ping", "-n", "-D", "-i", str(interval), "-W", "1", str(destination)]
+    process = network.popen(source, argv)
+    lines = threading.Thread(target=_collect_replies, args=(process, outage), daemon=True)
+    lines.start()
+    try:
+        time.sleep(settle)
+        outage.cut_at = time.time()
+        network.set_link(*cut, up=False)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            restored, since_cut = outage.restored_after, time.time() - outage.cut_at
+            if restored is not None and since_cut > max(restored, NO_LOSS_WAIT) + after:
+                break  # replies came back (or never stopped) and kept coming for ``after`` seconds
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(5)
+        lines.join(5)
+    return outage
+
+
+def _collect_replies(process: subprocess.Popen[str], outage: Outage) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        match = _REPLY.match(line)
+        if match:
+            outage.replies.append((float(match[1]), int(match[2])))

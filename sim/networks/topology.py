@@ -1,0 +1,304 @@
+"""Networks of routers and hosts in a small declarative form.
+
+A :class:`Topology` names its routers, hosts and links; everything else
+(interface names, P4Runtime ports, MACs, subnets, addresses) follows from it
+deterministically, so the Mininet network, every router's TOML and the
+README's picture are generated from the same description::
+
+    Topology(
+        name="line",
+        routers=(Router("r1"), Router("r2"), Router("r3")),
+        hosts=(Host("h1", "r1"), Host("h2", "r3")),
+        links=(Link("r1", "r2"), Link("r2", "r3", cost=20)),
+    )
+
+Addressing: router link *k* (from 1, in order) is ``10.0.k.0/24`` with the
+first-named router at ``.1`` and the second at ``.2``; host *n* sits on
+``172.16.n.0/24`` at ``.10`` behind its router's ``.1``. Router *i* has router
+id ``10.255.255.i`` and MACs ``02:00:00:00:ii:pp`` (port ``pp``).
+
+This module uses only the standard library: the Mininet runner
+(``/usr/bin/python3``, no venv) reads what it produces.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+
+class RouterKind(StrEnum):
+    TWINROUTER = "twinrouter"  # a twinrouter: data plane process + controller
+    FRR = "frr"  # FRR's zebra + ospfd on the Linux kernel's forwarding
+
+
+@dataclass(frozen=True)
+class Router:
+    name: str
+    kind: RouterKind = RouterKind.TWINROUTER
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    router: str  # the router whose LAN the host sits on
+
+
+@dataclass(frozen=True)
+class Link:
+    a: str
+    b: str
+    cost: int = 10  # OSPF cost, both directions
+
+
+@dataclass(frozen=True)
+class Port:
+    """One router interface, fully resolved."""
+
+    router: str
+    port: int  # P4Runtime port number, 1..
+    address: IPv4Interface
+    mac: str
+    peer: str  # the node at the other end (router or host)
+    cost: int | None  # OSPF cost; None: a host LAN (advertised, passive)
+
+    @property
+    def name(self) -> str:
+        """The interface name in the router's config (``eth<port>``)."""
+        return f"eth{self.port}"
+
+    @property
+    def ifname(self) -> str:
+        """The Linux interface name in the network (``r1-eth1``)."""
+        return f"{self.router}-eth{self.port}"
+
+
+@dataclass(frozen=True)
+class HostPort:
+    host: str
+    address: IPv4Interface
+    gateway: IPv4Address
+    mac: str
+
+    @property
+    def ifname(self) -> str:
+        return f"{self.host}-eth0"
+
+
+class TopologyError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    routers: tuple[Router, ...]
+    hosts: tuple[Host, ...]
+    links: tuple[Link, ...]
+    description: str = ""
+    #: the router link the demo cuts to show a reroute (its two router names)
+    cut: tuple[str, str] | None = None
+    _ports: dict[str, list[Port]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._validate()
+        self._ports.update(self._resolve_ports())
+
+    # --- derived facts -------------------------------------------------------------
+
+    def router(self, name: str) -> Router:
+        return next(r for r in self.routers if r.name == name)
+
+    def router_index(self, name: str) -> int:
+        return [r.name for r in self.routers].index(name) + 1
+
+    def router_id(self, name: str) -> IPv4Address:
+        return IPv4Address(f"10.255.255.{self.router_index(name)}")
+
+    def ports(self, router: str) -> list[Port]:
+        return list(self._ports[router])
+
+    def port_towards(self, router: str, peer: str) -> Port:
+        return next(p for p in self._ports[router] if p.peer == peer)
+
+    def host_port(self, host: str) -> HostPort:
+        index = [h.name for h in self.hosts].index(host) + 1
+        spec = next(h for h in self.hosts if h.name == host)
+        lan = self.port_towards(spec.router, host)
+        return HostPort(
+            host,
+            IPv4Interface(f"{lan.address.network.network_address + 10}/{lan.address.network.prefixlen}"),
+            lan.address.ip,
+            f"02:00:00:01:{index:02x}:00",
+        )
+
+    def address_owners(self) -> dict[IPv4Address, str]:
+        """Every address in the network -> who has it (``r2 eth1``, ``h1``)."""
+        owners = {p.address.ip: f"{p.router} {p.name}" for ports in self._ports.values() for p in ports}
+        return owners | {self.host_port(h.name).address.ip: h.name for h in self.hosts}
+
+    def cables(self) -> list[str]:
+        """The node name of each router link's cable (``w1``, ``w2``, ... in link order)."""
+        return [f"w{k}" for k in range(1, len(self.links) + 1)]
+
+    def subnets(self) -> list[IPv4Network]:
+        """Every subnet in the network, each once."""
+        return sorted({p.address.network for ports in self._ports.values() for p in ports})
+
+    def twinrouters(self) -> list[Router]:
+        return [r for r in self.routers if r.kind is RouterKind.TWINROUTER]
+
+    def router_path(self, source: str, destination: str) -> list[str]:
+        """The routers a packet from host ``source`` to host ``destination`` crosses (least cost).
+
+        Raises TopologyError when the least-cost path is not unique (the data
+        plane holds one next hop, so a test could not say which path is right).
+        """
+        first = next(h.router for h in self.hosts if h.name == source)
+        last = next(h.router for h in self.hosts if h.name == destination)
+        paths = self._least_cost_paths(first, last, self.links)
+        if len(paths) != 1:
+            raise TopologyError(f"{self.name}: {len(paths)} least-cost paths from {first} to {last}")
+        return paths[0]
+
+    def hop_addresses(
+        self, source: str, destination: str, without: tuple[str, str] | None = None
+    ) -> list[IPv4Address]:
+        """What ``traceroute -n`` from ``source`` to ``destination`` shows: each router's ingress
+        address in order, then the destination host (``without``: a cut router link)."""
+        links = tuple(link for link in self.links if without is None or {link.a, link.b} != set(without))
+        first = next(h.router for h in self.hosts if h.name == source)
+        last = next(h.router for h in self.hosts if h.name == destination)
+        paths = self._least_cost_paths(first, last, links)
+        if len(paths) != 1:
+            raise TopologyError(f"{self.name}: {len(paths)} least-cost paths from {first} to {last}")
+        path = paths[0]
+        hops = [self.port_towards(path[0], source).address.ip]
+        hops += [
+            self.port_towards(router, previous).address.ip for previous, router in itertools.pairwise(path)
+        ]
+        return [*hops, self.host_port(destination).address.ip]
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _validate(self) -> None:
+        names = [r.name for r in self.routers] + [h.name for h in self.hosts]
+        if len(set(names)) != len(names):
+            raise TopologyError(f"{self.name}: node names must be unique: {names}")
+        for name in names:
+            # Interface names are <node>-eth<N>: at most 15 characters (IFNAMSIZ).
+            if not name.isalnum() or len(name) > 8:
+                raise TopologyError(f"{self.name}: node name {name!r} must be 1..8 letters and digits")
+            if re.fullmatch(r"w\d+", name):
+                raise TopologyError(f"{self.name}: node name {name!r}: w<N> names the cables")
+        routers = {r.name for r in self.routers}
+        if len(routers) > 254:
+            raise TopologyError(f"{self.name}: at most 254 routers")
+        for host in self.hosts:
+            if host.router not in routers:
+                raise TopologyError(f"{self.name}: host {host.name} is on unknown router {host.router!r}")
+        pairs = set()
+        for link in self.links:
+            if link.a not in routers or link.b not in routers or link.a == link.b:
+                raise TopologyError(f"{self.name}: link {link.a}-{link.b} must join two different routers")
+            if frozenset((link.a, link.b)) in pairs:
+                raise TopologyError(f"{self.name}: more than one link {link.a}-{link.b}")
+            pairs.add(frozenset((link.a, link.b)))
+            if not 1 <= link.cost <= 0xFFFF:
+                raise TopologyError(f"{self.name}: link {link.a}-{link.b} cost must be 1..65535")
+        if len(self.links) > 254 or len(self.hosts) > 254:
+            raise TopologyError(f"{self.name}: at most 254 links and 254 hosts")
+        if self.cut is not None and frozenset(self.cut) not in pairs:
+            raise TopologyError(f"{self.name}: the cut link {self.cut} is not a link")
+
+    def _resolve_ports(self) -> dict[str, list[Port]]:
+        ports: dict[str, list[Port]] = {r.name: [] for r in self.routers}
+
+        def add(router: str, address: str, peer: str, cost: int | None) -> None:
+            number = len(ports[router]) + 1
+            mac = f"02:00:00:00:{self.router_index(router):02x}:{number:02x}"
+            ports[router].append(Port(router, number, IPv4Interface(address), mac, peer, cost))
+
+        for k, link in enumerate(self.links, start=1):
+            add(link.a, f"10.0.{k}.1/24", link.b, link.cost)
+            add(link.b, f"10.0.{k}.2/24", link.a, link.cost)
+        for n, host in enumerate(self.hosts, start=1):
+            add(host.router, f"172.16.{n}.1/24", host.name, None)
+        return ports
+
+    def _least_cost_paths(self, first: str, last: str, links: tuple[Link, ...]) -> list[list[str]]:
+        """Every least-cost router path from ``first`` to ``last`` (Dijkstra, all predecessors)."""
+        neighbours: dict[str, list[tuple[str, int]]] = {r.name: [] for r in self.routers}
+        for link in links:
+            neighbours[link.a].append((link.b, link.cost))
+            neighbours[link.b].append((link.a, link.cost))
+        distance = {first: 0}
+        previous: dict[str, list[str]] = {first: []}
+        queue = [(0, first)]
+        while queue:
+            cost, node = heapq.heappop(queue)
+            if cost > distance[node]:
+                continue
+            for peer, step in neighbours[node]:
+                total = cost + step
+                if total < distance.get(peer, total + 1):
+                    distance[peer] = total
+                    previous[peer] = [node]
+                    heapq.heappush(queue, (total, peer))
+                elif total == distance[peer]:
+                    previous[peer].append(node)
+        if last not in distance:
+            return []
+
+        def unwind(node: str) -> list[list[str]]:
+            if node == first:
+                return [[first]]
+            return [[*path, node] for before in previous[node] for path in unwind(before)]
+
+        return unwind(last)
+
+
+# --- the networks -----------------------------------------------------------------------
+
+
+def line3() -> Topology:
+    """Three routers in a line, a host at each end."""
+    return Topology(
+        name="line",
+        description="three twinrouters in a line, a host at each end",
+        routers=(Router("r1"), Router("r2"), Router("r3")),
+        hosts=(Host("h1", "r1"), Host("h2", "r3")),
+        links=(Link("r1", "r2"), Link("r2", "r3")),
+    )
+
+
+def ring4() -> Topology:
+    """Four routers in a ring; the hosts sit at opposite corners, the r4 side costs more."""
+    return Topology(
+        name="ring",
+        description="four twinrouters in a ring: a short path through r2 and a longer one through r4",
+        routers=(Router("r1"), Router("r2"), Router("r3"), Router("r4")),
+        hosts=(Host("h1", "r1"), Host("h2", "r3")),
+        links=(Link("r1", "r2"), Link("r2", "r3"), Link("r3", "r4", cost=15), Link("r4", "r1", cost=15)),
+        cut=("r1", "r2"),
+    )
+
+
+def mixed() -> Topology:
+    """A ring of three where r3 is FRR (zebra + ospfd, the kernel forwards)."""
+    return Topology(
+        name="mixed",
+        description="two twinrouters and an FRR router in a ring",
+        routers=(Router("r1"), Router("r2"), Router("r3", RouterKind.FRR)),
+        hosts=(Host("h1", "r1"), Host("h2", "r2"), Host("h3", "r3")),
+        links=(Link("r1", "r2"), Link("r2", "r3"), Link("r3", "r1", cost=25)),
+        cut=("r1", "r2"),
+    )
+
+
+TOPOLOGIES = {"line": line3, "ring": ring4, "mixed": mixed}
+DEFAULT_TOPOLOGY = "ring"
