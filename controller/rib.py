@@ -9,6 +9,7 @@ the minimum of writes.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -54,20 +55,18 @@ class Rib:
 
     def replace_source(self, source: Source, routes: Iterable[Route]) -> ChangeSet:
         """Make ``routes`` the whole offer of ``source``; return the FIB change set."""
-        new = {}
+        new: dict[IPv4Network, Route] = {}
         for route in routes:
             if route.source is not source:
                 raise ValueError(f"{route} offered as {source}")
-            if route.prefix in new:
+            if new.setdefault(route.prefix, route) is not route:
                 raise ValueError(f"{source} offers {route.prefix} twice")
-            new[route.prefix] = route
         old = [p for p, by_source in self._candidates.items() if source in by_source and p not in new]
-        touched = set(old) | set(new)
         for prefix in old:
             self._withdraw(prefix, source)
         for route in new.values():
             self._candidates.setdefault(route.prefix, {})[source] = route
-        return self._refresh(touched)
+        return self._refresh(itertools.chain(old, new))
 
     def update_source(
         self, source: Source, routes: Iterable[Route], withdrawn: Iterable[IPv4Network] = ()
@@ -101,17 +100,21 @@ class Rib:
 
     def _refresh(self, prefixes: Iterable[IPv4Network]) -> ChangeSet:
         changes: dict[tuple[Table, IPv4Network], EntryValue | None] = {}
+        fib, candidates = self._fib, self._candidates
         for prefix in prefixes:
-            candidates = self._candidates.get(prefix, {})
-            best = min(candidates.values(), key=lambda r: r.preference, default=None)
-            current = self._fib.get(prefix)
-            if best is None:
+            offers = candidates.get(prefix)
+            current = fib.get(prefix)
+            if not offers:
                 if current is not None:
-                    del self._fib[prefix]
+                    del fib[prefix]
                     self._lpm.delete(prefix)
                     changes[(Table.IPV4_LPM, prefix)] = None
                 continue
-            self._fib[prefix] = best
+            if len(offers) == 1:
+                [best] = offers.values()  # the common case: one source knows the prefix
+            else:
+                best = min(offers.values(), key=lambda r: r.preference)
+            fib[prefix] = best
             if current is None or current.action != best.action:
                 self._lpm.insert(prefix, best.action)
                 changes[(Table.IPV4_LPM, prefix)] = best.action
