@@ -2,8 +2,10 @@
 
 :class:`Router` owns the protocol state and speaks to the switch only
 through a :class:`~controller.dataplane.Dataplane`. It is driven by
-:meth:`Router.start` and by :meth:`Router.handle_packet_in` (one call per
-punted frame); timers run on the :class:`~controller.clock.Clock` it is given.
+:meth:`Router.start` (program the configuration), :meth:`Router.connected`
+(each time the switch is in sync and takes packet-outs) and
+:meth:`Router.handle_packet_in` (one call per punted frame); timers run on
+the :class:`~controller.clock.Clock` it is given.
 """
 
 from __future__ import annotations
