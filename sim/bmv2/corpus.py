@@ -68,17 +68,22 @@ async def run_vectors(
     build_for: Callable[[int], RouterBuild],
     run_dir: Path,
     *,
+    dataplane_grpc: bool = False,
     log_level: str = "info",
 ) -> list[VectorReport]:
-    """Run ``vectors`` (all injectable) on BMv2; ``build_for(num_ports)`` gives the program."""
+    """Run ``vectors`` (all injectable) on BMv2; ``build_for(num_ports)`` gives the program.
+
+    ``dataplane_grpc`` puts the frames on BMv2's dataplane gRPC service instead of veths.
+    """
     by_ports: dict[int, list[Vector]] = {}
     for vector in vectors:
         by_ports.setdefault(vector.tables.num_ports, []).append(vector)
     reports: list[VectorReport] = []
     for num_ports, group in sorted(by_ports.items()):
         build = build_for(num_ports)
+        run = run_dir / f"{'dataplane-grpc' if dataplane_grpc else 'veth'}-{num_ports}-ports"
         async with Bmv2Router.running(
-            run_dir / f"ports-{num_ports}", num_ports, build.bmv2_json, build.p4info, log_level=log_level
+            run, num_ports, build, dataplane_grpc=dataplane_grpc, log_level=log_level
         ) as router:
             for vector in sorted(group, key=_state_key):
                 await router.install(vector.tables)

@@ -1,8 +1,9 @@
 """Run frames through ``router.p4`` on BMv2 and observe what the switch does with them.
 
-:class:`Bmv2Router` is a switch with ports ``1..N`` wired to test sockets
-and a primary P4Runtime session. :meth:`Bmv2Router.inject` sends one frame
-(on a front-panel veth, or as a packet-out for the CPU port) and returns an
+:class:`Bmv2Router` is a switch with ports ``1..N`` wired to the test
+(:mod:`sim.bmv2.ports`) and a primary P4Runtime session.
+:meth:`Bmv2Router.inject` sends one frame (on a front-panel port, or as a
+packet-out for the CPU port) and returns an
 :class:`Observation`: every frame that came out of any port, every
 packet-in, and how every counter moved. The observation is compared with the
 reference model's outcome and counters by the caller.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +24,8 @@ from sim.model.outcome import Counters, CounterValue, Drop, Forward, Outcome, Pu
 from sim.model.tables import TableState
 
 from .client import RouterClient
+from .compile import RouterBuild
+from .ports import GrpcPorts, Ports, VethPorts
 from .switch import DEVICE_ID, Bmv2Switch
 
 LOG = logging.getLogger(__name__)
@@ -35,13 +37,19 @@ QUIET_PERIOD = 0.01
 _POLL_INTERVAL = 0.002
 
 
-def injection_problem(frame: bytes, ingress_port: int) -> str | None:
+def injection_problem(frame: bytes, ingress_port: int, *, dataplane_grpc: bool = False) -> str | None:
     """Why BMv2 cannot be handed ``frame`` on ``ingress_port``, or None if it can.
 
     Linux refuses to send a frame shorter than an Ethernet header on a veth
     (EINVAL), and a P4Runtime PacketOut always carries the full packet_out
-    header, so such runts never reach the BMv2 pipeline at all.
+    header. BMv2's dataplane gRPC service takes any frame on any port, except
+    an empty one, which it skips: no way at all leads an empty frame into the
+    pipeline.
     """
+    if not frame:
+        return "BMv2 takes no empty frame (veth, PacketOut and its dataplane service all refuse one)"
+    if dataplane_grpc:
+        return None
     if ingress_port == CPU_PORT:
         if len(frame) < PACKET_OUT_HEADER_LEN:
             return f"a P4Runtime PacketOut cannot carry a {len(frame)}-byte frame (the header alone is 2)"
@@ -91,49 +99,46 @@ def _terminal_packets(delta: Counters) -> int:
 
 
 class Bmv2Router:
-    """``router.p4`` on a running ``simple_switch_grpc``, with a socket on every front-panel port."""
+    """``router.p4`` on a running ``simple_switch_grpc``, every front-panel port wired to the test."""
 
-    def __init__(self, switch: Bmv2Switch, client: RouterClient, sockets: dict[int, socket.socket]) -> None:
+    def __init__(self, switch: Bmv2Switch, client: RouterClient, ports: Ports) -> None:
         self.switch = switch
         self.client = client
-        self._sockets = sockets
-        self._received: dict[int, asyncio.Queue[bytes]] = {port: asyncio.Queue() for port in sockets}
+        self._ports = ports
 
     @classmethod
     @asynccontextmanager
     async def running(
-        cls, run_dir: Path, num_ports: int, device_config: Path, p4info: Path, *, log_level: str = "info"
+        cls,
+        run_dir: Path,
+        num_ports: int,
+        build: RouterBuild,
+        *,
+        dataplane_grpc: bool = False,
+        log_level: str = "info",
     ) -> AsyncIterator[Bmv2Router]:
-        """Start a switch, connect as primary, push the program; stop everything on exit."""
-        switch = await asyncio.to_thread(Bmv2Switch.start, run_dir, num_ports, log_level=log_level)
-        sockets: dict[int, socket.socket] = {}
-        loop = asyncio.get_running_loop()
-        try:
-            for port in range(1, num_ports + 1):
-                sockets[port] = switch.packet_socket(port)
-            async with RouterClient(switch.p4runtime_address, p4info, device_config, DEVICE_ID) as client:
-                router = cls(switch, client, sockets)
-                for port, sock in sockets.items():
-                    loop.add_reader(sock.fileno(), router._receive, port)
-                try:
-                    yield router
-                finally:
-                    for sock in sockets.values():
-                        loop.remove_reader(sock.fileno())
-        finally:
-            for sock in sockets.values():
-                sock.close()
-            await asyncio.to_thread(switch.stop)
+        """Start a switch, connect as primary, push the program; stop everything on exit.
 
-    def _receive(self, port: int) -> None:
-        sock = self._sockets[port]
-        while True:
-            try:
-                frame, address = sock.recvfrom(1 << 16)
-            except BlockingIOError:
-                return
-            if address[2] != socket.PACKET_OUTGOING:  # our own sends show up too
-                self._received[port].put_nowait(frame)
+        Frames travel on veths, or with ``dataplane_grpc`` on BMv2's dataplane
+        gRPC service (which also carries runts a veth cannot).
+        """
+        switch = await asyncio.to_thread(
+            Bmv2Switch.start, run_dir, num_ports, dataplane_grpc=dataplane_grpc, log_level=log_level
+        )
+        ports: Ports | None = None
+        try:
+            if dataplane_grpc:
+                ports = GrpcPorts(switch.dataplane_address, DEVICE_ID, num_ports)
+            else:
+                ports = VethPorts({port: switch.packet_socket(port) for port in range(1, num_ports + 1)})
+            async with RouterClient(
+                switch.p4runtime_address, build.p4info, build.bmv2_json, DEVICE_ID
+            ) as client:
+                yield cls(switch, client, ports)
+        finally:
+            if ports is not None:
+                await ports.close()
+            await asyncio.to_thread(switch.stop)
 
     async def install(self, state: TableState) -> None:
         if state.num_ports != self.switch.num_ports:
@@ -144,17 +149,17 @@ class Bmv2Router:
 
     async def inject(self, frame: bytes, ingress_port: int) -> Observation:
         """Send ``frame`` into ``ingress_port`` and observe everything that follows."""
-        problem = injection_problem(frame, ingress_port)
+        problem = injection_problem(frame, ingress_port, dataplane_grpc=self.switch.dataplane_grpc)
         if problem is not None:
             raise ValueError(problem)
+        if ingress_port != CPU_PORT and not 1 <= ingress_port <= self.switch.num_ports:
+            raise ValueError(f"port {ingress_port} is not a port of this {self.switch.num_ports}-port switch")
         late = self._take_all()
         before = await self.client.read_counters()
-        if ingress_port == CPU_PORT:
+        if ingress_port == CPU_PORT and not self.switch.dataplane_grpc:
             await self.client.packet_out(frame)
-        elif ingress_port in self._sockets:
-            self._sockets[ingress_port].send(frame)
         else:
-            raise ValueError(f"port {ingress_port} is not a port of this {self.switch.num_ports}-port switch")
+            self._ports.send(ingress_port, frame)
         delta = await self._settle(before)
         await self._await_outputs(delta)
         await asyncio.sleep(QUIET_PERIOD)
@@ -179,13 +184,14 @@ class Bmv2Router:
             if port == CPU_PORT:
                 while self.client.packet_ins_waiting() == 0 and time.monotonic() < deadline:
                     await asyncio.sleep(_POLL_INTERVAL)
-            elif port in self._received:
-                while self._received[port].empty() and time.monotonic() < deadline:
+            else:
+                queue = self._ports.received.setdefault(port, asyncio.Queue())
+                while queue.empty() and time.monotonic() < deadline:
                     await asyncio.sleep(_POLL_INTERVAL)
 
     def _take_all(self) -> Observation:
         observation = Observation(punted=self.client.pending_packet_ins())
-        for port, queue in self._received.items():
+        for port, queue in sorted(self._ports.received.items()):
             while not queue.empty():
                 observation.forwarded.append(Forward(port, queue.get_nowait()))
         return observation

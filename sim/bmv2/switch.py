@@ -77,37 +77,64 @@ class Bmv2Switch:
     process: subprocess.Popen[bytes]
     _output: IO[bytes] | None = field(repr=False, default=None)
 
+    dataplane_grpc: bool = False
+
     @property
     def p4runtime_address(self) -> str:
         """gRPC target of the switch's P4Runtime server."""
         return f"unix:{self.run_dir / 'p4runtime.sock'}"
 
+    @property
+    def dataplane_address(self) -> str:
+        """gRPC target of the dataplane service (``dataplane_grpc`` switches only)."""
+        return f"unix:{self.run_dir / 'dataplane.sock'}"
+
     @classmethod
     def start(
-        cls, run_dir: Path, num_ports: int, *, log_level: str = "info", timeout: float = 20.0
+        cls,
+        run_dir: Path,
+        num_ports: int,
+        *,
+        dataplane_grpc: bool = False,
+        log_level: str = "info",
+        timeout: float = 20.0,
     ) -> Bmv2Switch:
-        """Make the namespace and veths, start the switch, wait until P4Runtime listens."""
+        """Make the namespace and veths, start the switch, wait until P4Runtime listens.
+
+        With ``dataplane_grpc`` the ports are BMv2's dataplane gRPC service
+        instead of veths (see :mod:`sim.bmv2.ports`).
+        """
         binary = switch_binary()
         if binary is None:
             raise FileNotFoundError(f"{SWITCH_BINARY} is not on PATH (see docs/p4.md)")
         run_dir.mkdir(parents=True, exist_ok=True)
         lab = NetnsLab("trbm")
         try:
-            namespace = _wired_namespace(lab, num_ports)
-            socket_path = run_dir / "p4runtime.sock"
-            socket_path.unlink(missing_ok=True)
+            veth_ports = 0 if dataplane_grpc else num_ports
+            namespace = _wired_namespace(lab, veth_ports)
+            sockets = [run_dir / "p4runtime.sock", *([run_dir / "dataplane.sock"] if dataplane_grpc else [])]
+            for path in sockets:
+                path.unlink(missing_ok=True)
+            # Interfaces are a switch option, the dataplane service a target option (after "--").
+            interfaces = [
+                arg
+                for port in range(1, veth_ports + 1)
+                for arg in ("-i", f"{port}@{switch_port_ifname(port)}")
+            ]
+            dataplane = ["--dp-grpc-server-addr", f"unix:{sockets[1]}"] if dataplane_grpc else []
             argv = [
                 binary,
                 "--no-p4",
                 "--device-id", str(DEVICE_ID),
-                *(arg for port in range(1, num_ports + 1) for arg in ("-i", f"{port}@{switch_port_ifname(port)}")),
+                *interfaces,
                 "--thrift-port", str(THRIFT_PORT),
                 "--log-file", str(run_dir / "switch"),
                 "--log-flush",
                 "--log-level", log_level,
                 "--",
                 "--cpu-port", str(CPU_PORT),
-                "--grpc-server-addr", f"unix:{socket_path}",
+                "--grpc-server-addr", f"unix:{sockets[0]}",
+                *dataplane,
             ]  # fmt: skip
             output = (run_dir / "switch.out").open("wb")
             LOG.info("starting %s in %s: %s", SWITCH_BINARY, namespace.name, " ".join(argv))
@@ -117,12 +144,13 @@ class Bmv2Switch:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-            switch = cls(lab, namespace, run_dir, num_ports, process, output)
+            switch = cls(lab, namespace, run_dir, num_ports, process, output, dataplane_grpc)
         except BaseException:
             lab.close()
             raise
         try:
-            switch._wait_listening(socket_path, timeout)
+            for path in sockets:
+                switch._wait_listening(path, timeout)
         except BaseException:
             switch.stop()
             raise
