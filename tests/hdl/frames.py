@@ -144,3 +144,18 @@ class FrameMaker:
         else:
             out[12:14] = rng.choice([b"\x86\xdd", b"\x08\x06", b"\x81\x00"])
         return bytes(out)
+
+
+def small_tables(num_ports: int) -> TableState:
+    """A few entries of every kind: quick to install in the slow Amaranth simulator."""
+    state = TableState(num_ports=num_ports)
+    for port in range(1, num_ports + 1):
+        state.port_macs[port] = port_mac(port)
+        state.routes[IPv4Network(f"10.{port}.0.0/16")] = Direct(port)
+        state.neighbours[IPv4Address(f"10.{port}.0.7")] = MacAddress(0x0A_00_00_00_00_07 | port << 8)
+    state.local_ips.add(IPv4Address("10.1.0.1"))
+    state.routes[IPv4Network("20.1.0.0/16")] = NextHop(IPv4Address("10.1.0.7"), 1)
+    state.routes[IPv4Network("30.1.0.0/16")] = NextHop(IPv4Address("10.1.0.99"), 1)
+    state.routes[IPv4Network("10.1.255.255/32")] = NullRoute()
+    state.validate()
+    return state

@@ -33,3 +33,17 @@ async def recv_frame(ctx, port, width: int, rng: random.Random | None = None, st
         if payload.last:
             ctx.set(port.ready, 0)
             return bytes(frame)
+
+
+def assert_rejected(factory, match: str) -> None:
+    """``factory()`` raises ValueError matching ``match`` (and the half-built component is not reported unused)."""
+    import gc
+    import warnings
+
+    import pytest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=match):
+            factory()
+        gc.collect()

@@ -12,7 +12,7 @@ from hdl.parser import OVERSIZE_DROP, EarlyVerdict, Parser
 from sim.model import CPU_PORT, Drop, DropReason, Forward, Punt, PuntReason, ReferencePipeline
 from sim.model.codes import ETHERTYPE_ARP
 from tests.hdl.frames import FrameMaker, example_tables
-from tests.hdl.simlib import recv_frame, send_frame
+from tests.hdl.simlib import assert_rejected, recv_frame, send_frame
 
 #: Drop reasons the parser decides on its own (NOT_ROUTABLE_L2 only for ARP).
 PARSER_DROPS = {
@@ -116,9 +116,6 @@ def test_oversize_frames_are_cut_and_flagged():
     assert payloads[:2] == frames[:2] and len(payloads[2]) <= 101
 
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_parameters_are_checked():
-    with pytest.raises(ValueError, match="width"):
-        Parser(width=3, num_ports=4, max_frame=1518)
-    with pytest.raises(ValueError, match="max_frame"):
-        Parser(width=4, num_ports=4, max_frame=10)
+    assert_rejected(lambda: Parser(width=3, num_ports=4, max_frame=1518), "width")
+    assert_rejected(lambda: Parser(width=4, num_ports=4, max_frame=10), "max_frame")
