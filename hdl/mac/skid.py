@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from amaranth import Module, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 
 class StreamSkid(wiring.Component):
-    """A two-entry skid buffer.
+    """A two-entry register FIFO used as a register slice.
 
-    ``o.valid``, ``o.payload`` and ``i.ready`` all come straight from registers, so
-    nothing combinational passes through it in either direction; used to keep the
-    125 MHz MAC domains' paths short between FIFOs and converters.
+    ``i.ready`` and ``o.valid`` come from its occupancy register, and ``i.payload``
+    goes straight into a register's D input (no logic in front: a block RAM's slow
+    output can feed it), so no combinational path passes through in either
+    direction. Used to keep the 125 MHz MAC domains' paths short.
 
     Latency 1 cycle; full throughput (one transfer per cycle) while ``o`` is ready.
     """
@@ -22,14 +23,28 @@ class StreamSkid(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        skid = Signal.like(self.i.payload)
-        skid_valid = Signal()
-        m.d.comb += self.i.ready.eq(~skid_valid)
-        with m.If(self.o.ready | ~self.o.valid):
-            with m.If(skid_valid):
-                m.d.sync += [self.o.payload.eq(skid), self.o.valid.eq(1), skid_valid.eq(0)]
-            with m.Else():
-                m.d.sync += [self.o.payload.eq(self.i.payload), self.o.valid.eq(self.i.valid)]
-        with m.Elif(self.i.valid & self.i.ready):
-            m.d.sync += [skid.eq(self.i.payload), skid_valid.eq(1)]
+        entries = [Signal.like(self.i.payload, name=f"entry{k}") for k in range(2)]
+        write_at, read_at = Signal(), Signal()
+        count = Signal(range(3))
+        write, read = Signal(), Signal()
+        m.d.comb += [
+            self.i.ready.eq(count != 2),
+            self.o.valid.eq(count != 0),
+            self.o.payload.eq(Mux(read_at, entries[1], entries[0])),
+            write.eq(self.i.valid & self.i.ready),
+            read.eq(self.o.valid & self.o.ready),
+        ]
+        for k, entry in enumerate(entries):
+            with m.If(write & (write_at == k)):
+                m.d.sync += entry.eq(self.i.payload)
+        with m.If(write):
+            m.d.sync += write_at.eq(~write_at)
+        with m.If(read):
+            m.d.sync += read_at.eq(~read_at)
+        # Branches rather than count + write - read: an unknown `o.ready` straight after reset
+        # (an AsyncFIFO's) must not make the count unknown in a Verilog simulation.
+        with m.If(write & ~read):
+            m.d.sync += count.eq(count + 1)
+        with m.Elif(read & ~write):
+            m.d.sync += count.eq(count - 1)
         return m

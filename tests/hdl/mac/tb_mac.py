@@ -14,7 +14,7 @@ from collections import deque
 import cocotb
 from cocotb.clock import Clock
 from cocotb.queue import Queue
-from cocotb.triggers import ClockCycles, RisingEdge, Timer, with_timeout
+from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, Timer, with_timeout
 from cocotbext.eth import GmiiSource
 
 from hdl.stream import beat_bytes, frame_to_beats
@@ -139,7 +139,10 @@ class Bench:
 
     async def expect_transmitted(self, payloads: list[bytes], timeout_us: float):
         for index, payload in enumerate(payloads):
-            wire, error = await with_timeout(self.tx.frames.get(), round(timeout_us), "us")
+            try:
+                wire, error = await with_timeout(self.tx.frames.get(), round(timeout_us), "us")
+            except SimTimeoutError:
+                raise AssertionError(f"frame {index} ({len(payload)} bytes) was not transmitted") from None
             assert not error, f"frame {index} sent with tx_er"
             assert wire[:8] == PREAMBLE, f"frame {index}: preamble {wire[:8].hex()}"
             body, check = wire[8:-4], wire[-4:]
@@ -203,6 +206,7 @@ async def receive_checks(dut):
         WireFrame(random_payload(rng, 70), preamble=b"\xd5"),
     ]
     rng.shuffle(frames)
+    frames.insert(0, WireFrame(bytes(64)))  # zeros first: registers that never change must not stay X
     frames += [WireFrame(random_payload(rng, 64)) for _ in range(4)]  # back to back at the end
     await run_receive_traffic(dut, frames, seed=2, stall=0.3)
 
