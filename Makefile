@@ -15,6 +15,11 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
+# A Mininet network of twinrouters on the HDL target (docs/demo.md); DEMO_ARGS="--target bmv2" for BMv2.
+DEMO_ARGS ?=
+demo: setup
+	@$(VENV)/bin/twinrouter demo $(DEMO_ARGS)
+
 bench: setup
 	@$(PY) -m tests.bench
 

@@ -49,8 +49,8 @@ def router_toml(topology: Topology, router: str, num_ports: int, timing: OspfTim
 
 
 def _ospf_interface(port: Port, timing: OspfTiming) -> list[str]:
-    if port.cost is None:
-        return ["passive = true"]
+    if port.host_lan:
+        return ["passive = true", f"cost = {port.cost}"]
     return [
         'network = "point-to-point"',
         f"cost = {port.cost}",
@@ -68,16 +68,15 @@ def frr_ospfd_conf(topology: Topology, router: str, log_file: str, timing: OspfT
     lines = [f"hostname {router}", f"log file {log_file} informational", "!"]
     ports = topology.ports(router)
     for port in ports:
-        lines.append(f"interface {port.ifname}")
-        if port.cost is not None:
+        lines += [f"interface {port.ifname}", f" ip ospf cost {port.cost}"]
+        if not port.host_lan:
             lines += [
                 " ip ospf network point-to-point",
-                f" ip ospf cost {port.cost}",
                 f" ip ospf dead-interval minimal hello-multiplier {timing.hello_multiplier}",
             ]
         lines.append("!")
     lines += ["router ospf", f" ospf router-id {topology.router_id(router)}"]
     lines += [f" network {port.address.network} area 0" for port in ports]
-    lines += [f" passive-interface {port.ifname}" for port in ports if port.cost is None]
+    lines += [f" passive-interface {port.ifname}" for port in ports if port.host_lan]
     lines += [f" timers throttle spf 0 {int(timing.spf_delay * 1000)} 1000"]
     return "\n".join([*lines, "!", ""])

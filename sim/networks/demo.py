@@ -54,17 +54,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--p4info", type=Path, help="P4Info for the controllers (default: p4/build/router.p4info.txtpb)"
     )
+    parser.add_argument("--device-config", type=Path, help="BMv2 JSON (default: p4/build/router.json)")
     parser.add_argument("--converge-timeout", type=float, default=90.0, help="seconds (default %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     topology = TOPOLOGIES[args.topology]()
-    problem = dataplane_problem(args.target)
+    problem = dataplane_problem(args.target, args.device_config)
     if problem:
         console.print(f"[red]twinrouter demo: {problem}[/red]")
         return 2
-    options = NetworkOptions(dataplane=args.target, run_dir=args.run_dir, p4info=args.p4info)
+    options = NetworkOptions(
+        dataplane=args.target, run_dir=args.run_dir, p4info=args.p4info, device_config=args.device_config
+    )
     return Demo(console, topology, options, args.converge_timeout).run()
 
 
@@ -150,7 +153,7 @@ class Demo:
 
     def _convergence_table(self, states: list[probes.RouterProgress], elapsed: float) -> Table:
         table = Table(title=f"OSPF after {elapsed:4.1f} s", title_justify="left")
-        for column in ("router", "kind", "neighbours Full", "routes to subnets", ""):
+        for column in ("router", "kind", "neighbours Full", "routes via the right next hop", ""):
             table.add_column(column)
         for state in states:
             mark = "[green]✓[/green]" if state.converged else "[yellow]…[/yellow]"
@@ -159,7 +162,7 @@ class Demo:
                 state.name,
                 "FRR" if state.kind is RouterKind.FRR else "twinrouter",
                 _bar(state.full_neighbours, state.expected_neighbours),
-                _bar(state.known_subnets, state.expected_subnets),
+                _bar(state.right_routes, state.expected_routes),
                 f"{mark} {detail[:60]}",
             )
         return table
@@ -233,7 +236,7 @@ class Demo:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             with self.console.status("tearing the network down"):
-                network.stop()
+                network.stop(keep_logs=bool(self.summary.failures))
             left = network.leftovers()
         finally:
             signal.signal(signal.SIGINT, previous)
@@ -260,7 +263,8 @@ class Demo:
                 f"max {max(p.rtt_max for p in s.pings if p.rtt_max is not None):.2f})"
             )
         if s.path_before:
-            lines.append(f"route before the cut  {_path(s.path_before, owners)}")
+            label = "route before the cut" if self.topology.cut else "route"
+            lines.append(f"{label:<22}{_path(s.path_before, owners)}")
         if s.restored_after is not None:
             lines.append(
                 f"link cut: restored in {s.restored_after:.2f} s ({s.lost} pings lost at 20 per second)"

@@ -61,6 +61,7 @@ class QuietNode(Host):
         super().__init__(name, **params)
         self.cmd("sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
         self.processes: dict[str, subprocess.Popen] = {}
+        self.log_paths: dict[str, Path] = {}
         self.log_files: list = []
 
     def offloads_off(self) -> None:
@@ -75,6 +76,7 @@ class QuietNode(Host):
         # mnexec -a PID enters our namespace and execs: the PID is the program's own.
         process = self.popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         self.processes[role] = process
+        self.log_paths[role] = log_path
         emit("process", node=self.name, role=role, pid=process.pid)
         emit("progress", node=self.name, message=f"started {role} (pid {process.pid})")
         return process
@@ -95,9 +97,12 @@ class QuietNode(Host):
             log.close()
 
     def check_alive(self) -> None:
+        """Raise StartError, with the end of its log, if a process of this node has exited."""
         for role, process in self.processes.items():
             if process.poll() is not None:
-                raise StartError(f"{self.name}: {role} exited with status {process.returncode}")
+                lines = self.log_paths[role].read_text(errors="replace").splitlines()[-8:]
+                tail = "".join(f"\n    {line}" for line in lines)
+                raise StartError(f"{self.name}: {role} exited with status {process.returncode}:{tail}")
 
     def listening(self, port: int) -> bool:
         """Is a TCP socket listening on ``port`` in this namespace? (/proc/PID/net is per namespace)"""

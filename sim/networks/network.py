@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from controller.status import query, socket_path
+from sim.p4build import BMV2_JSON_PATH
 
 from .configs import OspfTiming, frr_ospfd_conf, frr_zebra_conf, router_toml
 from .topology import RouterKind, Topology
@@ -65,10 +66,13 @@ class NetworkOptions:
     verbose: bool = False
 
 
-def dataplane_problem(dataplane: Dataplane) -> str | None:
+def dataplane_problem(dataplane: Dataplane, device_config: Path | None = None) -> str | None:
     """Why ``dataplane`` cannot run here, or None."""
-    if dataplane is Dataplane.BMV2 and shutil.which("simple_switch_grpc") is None:
-        return "simple_switch_grpc (BMv2) is not on PATH; see docs/p4.md for how to install it"
+    if dataplane is Dataplane.BMV2:
+        if shutil.which("simple_switch_grpc") is None:
+            return "simple_switch_grpc (BMv2) is not on PATH; see docs/p4.md for how to install it"
+        if not (device_config or BMV2_JSON_PATH).is_file():
+            return f"{BMV2_JSON_PATH} is not built: run 'make p4' (needs p4c-bm2-ss, see docs/p4.md)"
     if not Path(SYSTEM_PYTHON).exists() or shutil.which("mnexec") is None:
         return "Mininet is not installed (Debian package 'mininet'; run scripts/setup.sh)"
     if os.geteuid() != 0:
@@ -204,10 +208,11 @@ class Network(contextlib.AbstractContextManager["Network"]):
     # --- lifecycle -----------------------------------------------------------------
 
     def start(self) -> Network:
-        problem = dataplane_problem(self.options.dataplane)
+        problem = dataplane_problem(self.options.dataplane, self.options.device_config)
         if problem:
             raise NetworkError(problem)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.chmod(0o755)  # FRR's daemons run as the frr user and read their configs here
         plan = write_plan(self.topology, self.options, self.run_dir)
         self.progress("building the data plane (the first HDL build takes a few minutes)")
         prebuild(self.options.dataplane)
@@ -233,16 +238,19 @@ class Network(contextlib.AbstractContextManager["Network"]):
         try:
             return self.start()
         except BaseException:
-            self.stop()
+            self.stop(keep_logs=True)
             raise
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.stop()
+        self.stop(keep_logs=exc_type is not None)
 
-    def stop(self, timeout: float = 60.0) -> None:
-        """Stop the runner (it stops every process by PID and deletes the network)."""
+    def stop(self, timeout: float = 60.0, keep_logs: bool = False) -> None:
+        """Stop the runner (it stops every process by PID and deletes the network).
+
+        A temporary run directory is removed unless ``keep_logs`` or something was left behind.
+        """
         if self.stopped:
             return
         self.stopped = True
@@ -263,8 +271,10 @@ class Network(contextlib.AbstractContextManager["Network"]):
                     runner.wait()
         if self._stderr is not None:
             self._stderr.close()
-        if self._own_run_dir and not self.leftovers():
+        if self._own_run_dir and not keep_logs and not self.leftovers():
             shutil.rmtree(self.run_dir, ignore_errors=True)
+        elif self._own_run_dir:
+            log.warning("logs and configurations kept in %s", self.run_dir)
 
     def leftovers(self) -> list[str]:
         """Whatever the network left behind: processes, namespaces, interfaces (empty: clean)."""

@@ -66,7 +66,7 @@ def _walk_path(topology: Topology, start: str) -> list[str]:
 
 def _host_position(topology: Topology, positions: dict[str, Point], router: str, host: str) -> Point:
     rx, ry = positions[router]
-    neighbours = [positions[p.peer] for p in topology.ports(router) if p.cost is not None]
+    neighbours = [positions[p.peer] for p in topology.ports(router) if not p.host_lan]
     dx = sum(rx - x for x, _ in neighbours)
     dy = sum(ry - y for _, y in neighbours)
     length = math.hypot(dx, dy)

@@ -28,8 +28,8 @@ class RouterProgress:
     kind: RouterKind
     full_neighbours: int
     expected_neighbours: int
-    known_subnets: int
-    expected_subnets: int
+    right_routes: int  # subnets routed to the next hop the topology says
+    expected_routes: int
     error: str | None = None
 
     @property
@@ -37,35 +37,45 @@ class RouterProgress:
         return (
             self.error is None
             and self.full_neighbours >= self.expected_neighbours
-            and self.known_subnets >= self.expected_subnets
+            and self.right_routes >= self.expected_routes
         )
 
 
-def router_progress(network: Network, router: str) -> RouterProgress:
+def router_progress(network: Network, router: str, without: tuple[str, str] | None = None) -> RouterProgress:
+    """How far ``router`` is: OSPF neighbours Full, and routes whose next hop is the right one."""
     topology = network.topology
     kind = topology.router(router).kind
-    expected = {n for n in topology.subnets()}
-    links = sum(1 for p in topology.ports(router) if p.cost is not None)
+    expected = topology.next_hops(router, without)
+    links = sum(
+        1
+        for p in topology.ports(router)
+        if not p.host_lan and (without is None or {router, p.peer} != set(without))
+    )
     try:
         if kind is RouterKind.FRR:
-            neighbours, subnets = _frr_state(network, router)
+            neighbours, routes = _frr_state(network, router)
         else:
-            neighbours, subnets = _twinrouter_state(network, router)
+            neighbours, routes = _twinrouter_state(network, router)
     except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as error:
         return RouterProgress(
             router, kind, 0, links, 0, len(expected), error=f"{type(error).__name__}: {error}"
         )
-    return RouterProgress(router, kind, neighbours, links, len(subnets & expected), len(expected))
+    right = sum(1 for subnet, hop in expected.items() if hop in routes.get(subnet, ()))
+    return RouterProgress(router, kind, neighbours, links, right, len(expected))
 
 
-def _twinrouter_state(network: Network, router: str) -> tuple[int, set[IPv4Network]]:
+def _twinrouter_state(network: Network, router: str) -> tuple[int, dict[IPv4Network, set[IPv4Address]]]:
     ospf = network.status(router, "ospf")
     full = sum(1 for n in ospf["neighbors"] if n["state"].lower().endswith("full"))
-    routes = network.status(router, "routes")
-    return full, {IPv4Network(r["prefix"]) for r in routes if r["selected"]}
+    routes = {
+        IPv4Network(r["prefix"]): {IPv4Address(r["next_hop"])}
+        for r in network.status(router, "routes")
+        if r["selected"] and r.get("next_hop")
+    }
+    return full, routes
 
 
-def _frr_state(network: Network, router: str) -> tuple[int, set[IPv4Network]]:
+def _frr_state(network: Network, router: str) -> tuple[int, dict[IPv4Network, set[IPv4Address]]]:
     workdir = network.run_dir / router
     result = subprocess.run(
         ["vtysh", "--vty_socket", str(workdir), "-d", "ospfd", "-c", "show ip ospf neighbor json"],
@@ -76,13 +86,15 @@ def _frr_state(network: Network, router: str) -> tuple[int, set[IPv4Network]]:
     )
     neighbours = json.loads(result.stdout or "{}").get("neighbors", {})
     full = sum(1 for entries in neighbours.values() if entries and "Full" in entries[0].get("nbrState", ""))
-    routes = json.loads(network.run(router, ["ip", "-j", "-4", "route", "show"]).stdout or "[]")
-    subnets = set()
-    for route in routes:
+    routes: dict[IPv4Network, set[IPv4Address]] = {}
+    for route in json.loads(network.run(router, ["ip", "-j", "-4", "route", "show"]).stdout or "[]"):
         destination = route["dst"]
-        if destination != "default":
-            subnets.add(IPv4Network(destination if "/" in destination else f"{destination}/32"))
-    return full, subnets
+        if destination == "default":
+            continue
+        hops = [route, *route.get("nexthops", [])]
+        prefix = IPv4Network(destination if "/" in destination else f"{destination}/32")
+        routes[prefix] = {IPv4Address(h["gateway"]) for h in hops if "gateway" in h}
+    return full, routes
 
 
 def wait_converged(
@@ -90,15 +102,21 @@ def wait_converged(
     timeout: float = 60.0,
     on_progress: Callable[[list[RouterProgress], float], None] | None = None,
     interval: float = 0.25,
+    without: tuple[str, str] | None = None,
 ) -> float:
-    """Wait until every router is Full with all its neighbours and has a route to every subnet.
+    """Wait until every router is Full with all its neighbours and routes every subnet it is not
+    attached to through the next hop the topology says (``without``: a cut link).
 
     Returns the seconds it took; raises TimeoutError with each router's state.
     """
     start = time.monotonic()
+    checked = start
     while True:
-        states = [router_progress(network, r.name) for r in network.topology.routers]
+        states = [router_progress(network, r.name, without) for r in network.topology.routers]
         elapsed = time.monotonic() - start
+        if any(s.error for s in states) or time.monotonic() - checked > 2:
+            network.check_alive()  # a router that died says so now, not at the timeout
+            checked = time.monotonic()
         if on_progress:
             on_progress(states, elapsed)
         if all(s.converged for s in states):
@@ -106,7 +124,7 @@ def wait_converged(
         if elapsed > timeout:
             summary = "; ".join(
                 f"{s.name}: {s.full_neighbours}/{s.expected_neighbours} Full, "
-                f"{s.known_subnets}/{s.expected_subnets} subnets{' (' + s.error + ')' if s.error else ''}"
+                f"{s.right_routes}/{s.expected_routes} routes{' (' + s.error + ')' if s.error else ''}"
                 for s in states
             )
             raise TimeoutError(f"OSPF did not converge in {timeout:.0f} s: {summary}")

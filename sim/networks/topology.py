@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
+#: OSPF cost of a host's LAN (a stub network)
+HOST_LAN_COST = 10
+
 
 class RouterKind(StrEnum):
     TWINROUTER = "twinrouter"  # a twinrouter: data plane process + controller
@@ -64,7 +67,8 @@ class Port:
     address: IPv4Interface
     mac: str
     peer: str  # the node at the other end (router or host)
-    cost: int | None  # OSPF cost; None: a host LAN (advertised, passive)
+    cost: int  # OSPF cost
+    host_lan: bool  # a host's LAN: advertised, passive (no OSPF neighbours)
 
     @property
     def name(self) -> str:
@@ -170,7 +174,7 @@ class Topology:
     ) -> list[IPv4Address]:
         """What ``traceroute -n`` from ``source`` to ``destination`` shows: each router's ingress
         address in order, then the destination host (``without``: a cut router link)."""
-        links = tuple(link for link in self.links if without is None or {link.a, link.b} != set(without))
+        links = self._links_without(without)
         first = next(h.router for h in self.hosts if h.name == source)
         last = next(h.router for h in self.hosts if h.name == destination)
         paths = self._least_cost_paths(first, last, links)
@@ -183,7 +187,66 @@ class Topology:
         ]
         return [*hops, self.host_port(destination).address.ip]
 
+    def next_hops(
+        self, router: str, without: tuple[str, str] | None = None
+    ) -> dict[IPv4Network, IPv4Address]:
+        """Where OSPF at ``router`` sends each subnet it is not attached to: the next hop's address.
+
+        Least cost over the router links (``without`` a cut one) plus the
+        cost the subnet's router advertises it with; among equal-cost paths
+        the lowest next-hop address, as the controller installs (docs/ospf.md).
+        The subnet of a cut link is left out (whether it stays reachable
+        depends on each end noticing the carrier).
+        """
+        links = self._links_without(without)
+        distance, first_hops = self._distances(router, links)
+        attached = {p.address.network for p in self._ports[router]}
+        cut_subnets = {self.port_towards(*without).address.network} if without else set()
+        routes: dict[IPv4Network, IPv4Address] = {}
+        for subnet in self.subnets():
+            if subnet in attached or subnet in cut_subnets:
+                continue
+            offers = [
+                (distance[p.router] + p.cost, p.router)
+                for ports in self._ports.values()
+                for p in ports
+                if p.address.network == subnet and p.router in distance
+            ]
+            if not offers:
+                continue
+            best = min(cost for cost, _ in offers)
+            neighbours = {hop for cost, owner in offers if cost == best for hop in first_hops[owner]}
+            routes[subnet] = min(self.port_towards(n, router).address.ip for n in neighbours)
+        return routes
+
     # --- internals ---------------------------------------------------------------------
+
+    def _links_without(self, without: tuple[str, str] | None) -> tuple[Link, ...]:
+        return tuple(link for link in self.links if without is None or {link.a, link.b} != set(without))
+
+    def _distances(self, source: str, links: tuple[Link, ...]) -> tuple[dict[str, int], dict[str, set[str]]]:
+        """Least cost from ``source`` to every router it reaches, and the first hops of those paths."""
+        neighbours: dict[str, list[tuple[str, int]]] = {r.name: [] for r in self.routers}
+        for link in links:
+            neighbours[link.a].append((link.b, link.cost))
+            neighbours[link.b].append((link.a, link.cost))
+        distance = {source: 0}
+        first_hops: dict[str, set[str]] = {source: set()}
+        queue = [(0, source)]
+        while queue:
+            cost, node = heapq.heappop(queue)
+            if cost > distance[node]:
+                continue
+            for peer, step in neighbours[node]:
+                total = cost + step
+                via = {peer} if node == source else first_hops[node]
+                if total < distance.get(peer, total + 1):
+                    distance[peer] = total
+                    first_hops[peer] = set(via)
+                    heapq.heappush(queue, (total, peer))
+                elif total == distance[peer]:
+                    first_hops[peer] |= via
+        return distance, first_hops
 
     def _validate(self) -> None:
         names = [r.name for r in self.routers] + [h.name for h in self.hosts]
@@ -218,16 +281,16 @@ class Topology:
     def _resolve_ports(self) -> dict[str, list[Port]]:
         ports: dict[str, list[Port]] = {r.name: [] for r in self.routers}
 
-        def add(router: str, address: str, peer: str, cost: int | None) -> None:
+        def add(router: str, address: str, peer: str, cost: int, host_lan: bool) -> None:
             number = len(ports[router]) + 1
             mac = f"02:00:00:00:{self.router_index(router):02x}:{number:02x}"
-            ports[router].append(Port(router, number, IPv4Interface(address), mac, peer, cost))
+            ports[router].append(Port(router, number, IPv4Interface(address), mac, peer, cost, host_lan))
 
         for k, link in enumerate(self.links, start=1):
-            add(link.a, f"10.0.{k}.1/24", link.b, link.cost)
-            add(link.b, f"10.0.{k}.2/24", link.a, link.cost)
+            add(link.a, f"10.0.{k}.1/24", link.b, link.cost, False)
+            add(link.b, f"10.0.{k}.2/24", link.a, link.cost, False)
         for n, host in enumerate(self.hosts, start=1):
-            add(host.router, f"172.16.{n}.1/24", host.name, None)
+            add(host.router, f"172.16.{n}.1/24", host.name, HOST_LAN_COST, True)
         return ports
 
     def _least_cost_paths(self, first: str, last: str, links: tuple[Link, ...]) -> list[list[str]]:

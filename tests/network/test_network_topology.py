@@ -45,7 +45,7 @@ def test_every_address_is_unique_and_each_link_is_one_subnet(name: str) -> None:
     for host in topology.hosts:
         lan, port = topology.port_towards(host.router, host.name), topology.host_port(host.name)
         assert port.address.network == lan.address.network and port.gateway == lan.address.ip
-        assert lan.cost is None
+        assert lan.host_lan
     assert len(topology.subnets()) == len(topology.links) + len(topology.hosts)
 
 
@@ -67,8 +67,8 @@ def test_generated_router_configs_pass_the_controllers_own_validation(name: str,
                 port.address,
             )
             settings = ospf.interfaces[port.name]
-            if port.cost is None:
-                assert settings.passive
+            if port.host_lan:
+                assert settings.passive and settings.cost == port.cost
             else:
                 assert settings.network is NetworkType.POINT_TO_POINT and settings.cost == port.cost
                 assert settings.dead_interval == 1 and settings.hello_multiplier == 4
@@ -86,7 +86,8 @@ def test_frr_config_matches_the_twinrouters_ospf_settings(tmp_path: Path) -> Non
     for port in topology.ports(frr):
         assert f"interface {port.ifname}" in conf
         assert f" network {port.address.network} area 0" in conf
-        if port.cost is None:
+        assert f" ip ospf cost {port.cost}" in conf
+        if port.host_lan:
             assert f" passive-interface {port.ifname}" in conf
     assert conf.count("dead-interval minimal hello-multiplier 4") == 2
     assert f" ospf router-id {topology.router_id(frr)}" in conf
@@ -120,6 +121,32 @@ def test_traceroute_hops_are_each_routers_ingress_address() -> None:
         IPv4Address("10.0.1.1"),
         IPv4Address("172.16.1.10"),
     ]
+
+
+def test_next_hops_follow_the_least_cost_and_change_when_a_link_is_cut() -> None:
+    topology = ring4()
+    via_r2, via_r4 = IPv4Address("10.0.1.2"), IPv4Address("10.0.4.1")
+    assert topology.next_hops("r1") == {
+        IPv4Network("10.0.2.0/24"): via_r2,  # r2-r3: 10 + 10
+        IPv4Network("10.0.3.0/24"): via_r4,  # r3-r4: r4 at 15, its end 15; through r2 it is 10 + 10 + 15
+        IPv4Network("172.16.2.0/24"): via_r2,  # h2's LAN behind r3: 10 + 10 + 10 against 15 + 15 + 10
+    }
+    assert topology.next_hops("r1", without=("r1", "r2")) == {
+        IPv4Network("10.0.2.0/24"): via_r4,
+        IPv4Network("10.0.3.0/24"): via_r4,
+        IPv4Network("172.16.2.0/24"): via_r4,
+    }  # the cut link's own subnet is left out
+
+
+def test_equal_cost_paths_take_the_lowest_next_hop_address() -> None:
+    square = Topology(
+        name="square",
+        routers=tuple(Router(f"r{i}") for i in range(1, 5)),
+        hosts=(Host("h1", "r1"), Host("h2", "r3")),
+        links=(Link("r1", "r2"), Link("r2", "r3"), Link("r3", "r4"), Link("r4", "r1")),
+    )
+    # r1 reaches h2's LAN through r2 (10.0.1.2) and r4 (10.0.4.1) at the same cost.
+    assert square.next_hops("r1")[IPv4Network("172.16.2.0/24")] == IPv4Address("10.0.1.2")
 
 
 def test_an_ambiguous_least_cost_path_is_an_error_not_a_guess() -> None:
