@@ -224,14 +224,15 @@ class Topology:
     def _links_without(self, without: tuple[str, str] | None) -> tuple[Link, ...]:
         return tuple(link for link in self.links if without is None or {link.a, link.b} != set(without))
 
-    def _distances(self, source: str, links: tuple[Link, ...]) -> tuple[dict[str, int], dict[str, set[str]]]:
-        """Least cost from ``source`` to every router it reaches, and the first hops of those paths."""
+    def _shortest(self, source: str, links: tuple[Link, ...]) -> tuple[dict[str, int], dict[str, list[str]]]:
+        """Dijkstra from ``source``: least cost to every router it reaches, and every predecessor
+        on a least-cost path."""
         neighbours: dict[str, list[tuple[str, int]]] = {r.name: [] for r in self.routers}
         for link in links:
             neighbours[link.a].append((link.b, link.cost))
             neighbours[link.b].append((link.a, link.cost))
         distance = {source: 0}
-        first_hops: dict[str, set[str]] = {source: set()}
+        previous: dict[str, list[str]] = {source: []}
         queue = [(0, source)]
         while queue:
             cost, node = heapq.heappop(queue)
@@ -239,13 +240,25 @@ class Topology:
                 continue
             for peer, step in neighbours[node]:
                 total = cost + step
-                via = {peer} if node == source else first_hops[node]
                 if total < distance.get(peer, total + 1):
                     distance[peer] = total
-                    first_hops[peer] = set(via)
+                    previous[peer] = [node]
                     heapq.heappush(queue, (total, peer))
                 elif total == distance[peer]:
-                    first_hops[peer] |= via
+                    previous[peer].append(node)
+        return distance, previous
+
+    def _distances(self, source: str, links: tuple[Link, ...]) -> tuple[dict[str, int], dict[str, set[str]]]:
+        """Least cost from ``source`` to every router it reaches, and the first hops of those paths."""
+        distance, previous = self._shortest(source, links)
+        first_hops: dict[str, set[str]] = {source: set()}
+        for node in sorted(distance, key=distance.__getitem__):
+            if node != source:
+                first_hops[node] = {
+                    hop
+                    for before in previous[node]
+                    for hop in ({node} if before == source else first_hops[before])
+                }
         return distance, first_hops
 
     def _validate(self) -> None:
@@ -294,26 +307,8 @@ class Topology:
         return ports
 
     def _least_cost_paths(self, first: str, last: str, links: tuple[Link, ...]) -> list[list[str]]:
-        """Every least-cost router path from ``first`` to ``last`` (Dijkstra, all predecessors)."""
-        neighbours: dict[str, list[tuple[str, int]]] = {r.name: [] for r in self.routers}
-        for link in links:
-            neighbours[link.a].append((link.b, link.cost))
-            neighbours[link.b].append((link.a, link.cost))
-        distance = {first: 0}
-        previous: dict[str, list[str]] = {first: []}
-        queue = [(0, first)]
-        while queue:
-            cost, node = heapq.heappop(queue)
-            if cost > distance[node]:
-                continue
-            for peer, step in neighbours[node]:
-                total = cost + step
-                if total < distance.get(peer, total + 1):
-                    distance[peer] = total
-                    previous[peer] = [node]
-                    heapq.heappush(queue, (total, peer))
-                elif total == distance[peer]:
-                    previous[peer].append(node)
+        """Every least-cost router path from ``first`` to ``last``."""
+        distance, previous = self._shortest(first, links)
         if last not in distance:
             return []
 
