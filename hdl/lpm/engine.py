@@ -8,7 +8,7 @@ then the action table.
 
 from __future__ import annotations
 
-from amaranth.hdl import C, Module, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -33,10 +33,10 @@ class LpmEngine(wiring.Component):
     Latency
     -------
     A lookup accepted in cycle ``t`` gives its result (``result.valid``) in
-    cycle ``t + latency`` with ``latency = 4 * geometry.stages + 8`` when the
-    result queue is empty: 4 cycles for the direct table, 4 per binary-search
-    stage (memory read, block RAM output register, bank select, compare), 2
-    for the action table, 2 through the result queue. Every path is register
+    cycle ``t + latency`` with ``latency = 5 * geometry.stages + 9`` when the
+    result queue is empty: 5 cycles for the direct table, 5 per binary-search
+    stage (memory read, two output registers, bank select, compare), 2 for
+    the action table, 2 through the result queue. Every path is register
     to register through at most one carry chain, for 125 MHz on an ECP5 -6.
 
     Backpressure
@@ -71,7 +71,7 @@ class LpmEngine(wiring.Component):
     @property
     def search_latency(self) -> int:
         """Cycles from taking a lookup to writing its result into the queue."""
-        return 4 * self.geometry.stages + 6
+        return (_BankedMemory.LATENCY + 1) * (self.geometry.stages + 1) + 2
 
     @property
     def latency(self) -> int:
@@ -84,8 +84,6 @@ class LpmEngine(wiring.Component):
     def elaborate(self, platform) -> Module:
         g = self.geometry
         m = Module()
-
-        advance = C(1)  # the search pipeline never stalls (see Backpressure)
 
         def stage_reg(value, name: str):
             """``value`` one pipeline step later."""
@@ -123,7 +121,7 @@ class LpmEngine(wiring.Component):
             entry.valid.eq(self.lookup.valid & self.lookup.ready),
             entry.key.eq(self.lookup.payload[: g.key_bits]),
         ]
-        word = direct.read(m, self.lookup.payload[g.key_bits :], advance, stage_reg)
+        word = direct.read(m, self.lookup.payload[g.key_bits :])
         entry = delayed(entry, _BankedMemory.LATENCY, "direct")
         d_action = word[: g.action_bits]
         d_last = word[g.action_bits : g.action_bits + g.slot_bits]
@@ -142,7 +140,7 @@ class LpmEngine(wiring.Component):
 
         # --- binary search: stage s probes slots with s trailing zeros ------------------
         for s in reversed(range(g.stages)):
-            word = stages[s].read(m, record.pos[s + 1 :], advance, stage_reg)
+            word = stages[s].read(m, record.pos[s + 1 :])
             waiting = delayed(record, _BankedMemory.LATENCY, f"st{s}")
             probe = waiting.pos | (1 << s)
             take = Signal(name=f"st{s}_take")
@@ -156,8 +154,8 @@ class LpmEngine(wiring.Component):
             record = stage_reg(out, f"st{s}_out")
 
         # --- action table -----------------------------------------------------------------
-        nhop_word = nhop.read(m, record.action, advance, stage_reg, latency=2)
-        kp_word = kind_port.read(m, record.action, advance, stage_reg, latency=2)
+        nhop_word = nhop.read(m, record.action, latency=2)
+        kp_word = kind_port.read(m, record.action, latency=2)
         done = delayed(record, 2, "result")
         answer = Signal(LpmResult)
         m.d.comb += [
@@ -233,14 +231,17 @@ BANK_DEPTH = 2048
 
 
 class _BankedMemory:
-    """A memory split into banks of ``BANK_DEPTH`` words, read in 3 pipelined cycles.
+    """A memory split into banks of ``BANK_DEPTH`` words, read in 4 pipelined cycles.
 
-    Cycle 1 reads every bank, cycle 2 registers each bank's output right at the
-    block RAM (whose clock-to-output is most of a cycle on ECP5), cycle 3
-    registers the word picked by the bank bits.
+    Cycle 1 reads every bank; cycles 2 and 3 register each bank's output twice:
+    an ECP5 block RAM's clock-to-output takes most of an 8 ns cycle, so the
+    first register must sit next to the RAM, and the second is free to be
+    anywhere on the way to the bank multiplexer; cycle 4 registers the word
+    picked by the bank bits. Data registers have no reset (nothing reads them
+    before a valid bit says so), which keeps a reset LUT off these paths.
     """
 
-    LATENCY = 3
+    LATENCY = 4
 
     def __init__(self, name: str, width: int, depth: int):
         self.name = name
@@ -256,24 +257,34 @@ class _BankedMemory:
         for i, bank in enumerate(self.banks):
             m.submodules[f"{self.name}_bank{i}"] = bank
 
-    def read(self, m: Module, addr, advance, stage_reg, latency: int = LATENCY):
-        """The word at ``addr``, ``latency`` (2 or 3) pipeline steps later."""
+    def read(self, m: Module, addr, latency: int = LATENCY):
+        """The word at ``addr``, ``latency`` (2 or 4) cycles later."""
+
+        def later(value, name: str):
+            reg = Signal.like(value, name=f"{self.name}_{name}", reset_less=True)
+            m.d.sync += reg.eq(value)
+            return reg
+
+        extra = latency - 2  # output registers before the bank multiplexer
         outputs = []
         for bank in self.banks:
             port = bank.read_port()
-            m.d.comb += [port.addr.eq(addr[: self.bank_bits]), port.en.eq(advance)]
-            outputs.append(stage_reg(port.data, f"{self.name}_q") if latency == 3 else port.data)
+            m.d.comb += port.addr.eq(addr[: self.bank_bits])
+            value = port.data
+            for i in range(extra):
+                value = later(value, f"q{i}")
+            outputs.append(value)
         if len(self.banks) == 1:
-            return stage_reg(outputs[0], f"{self.name}_word")
-        select = stage_reg(addr[self.bank_bits :], f"{self.name}_sel")
-        if latency == 3:
-            select = stage_reg(select, f"{self.name}_sel")
+            return later(outputs[0], "word")
+        select = addr[self.bank_bits :]
+        for i in range(extra + 1):
+            select = later(select, f"sel{i}")
         picked = Signal.like(outputs[0], name=f"{self.name}_pick")
         with m.Switch(select):
             for i, value in enumerate(outputs):
                 with m.Case(i):
                     m.d.comb += picked.eq(value)
-        return stage_reg(picked, f"{self.name}_word")
+        return later(picked, "word")
 
     def write(self, m: Module, addr, data, enable) -> None:
         for i, bank in enumerate(self.banks):
