@@ -70,7 +70,7 @@ class MacReceiver(wiring.Component):
     stats : Out(rx_statistics_layout(counter_width))
         Drop and receive counters, updated one cycle after a frame ends.
 
-    Latency: a frame's first byte leaves at ``r`` 5 cycles after the end of
+    Latency: a frame's first byte leaves at ``r`` 6 cycles after the end of
     its FCS (store and forward).
     """
 
@@ -114,6 +114,8 @@ class MacReceiver(wiring.Component):
         rx_error = Signal()
         lost_byte = Signal()  # a byte met a full packet FIFO
         fcs_ok = Signal()
+        room = Signal()  # the packet FIFO can take the last byte
+        commit = Signal()  # the verdict: commit the frame (else discard it)
 
         m.d.comb += [fcs.data.eq(gmii.data), fifo.w.payload.data.eq(held[_HOLD - 1])]
 
@@ -164,13 +166,22 @@ class MacReceiver(wiring.Component):
                         with m.If(~fifo.w.ready):
                             m.d.sync += lost_byte.eq(1)
                 with m.Else():
-                    m.d.sync += fcs_ok.eq(fcs.match_detected)
-                    m.next = "End"
+                    m.d.sync += [fcs_ok.eq(fcs.match_detected), room.eq(fifo.w.ready)]
+                    m.next = "Judge"
 
-            # One cycle after the frame: the FCS verdict is in a register now. (The next
-            # frame's first preamble byte, if it came this early, is not needed.)
-            with m.State("End"):
-                self._end_of_frame(m, fifo, fcs_ok, long_enough, rx_error, oversize, lost_byte)
+            # The frame has ended: judge and count it from registers, then commit or discard
+            # it a cycle later. (The next frame's first preamble bytes, should they come
+            # this early, are not needed.)
+            with m.State("Judge"):
+                self._judge(m, fcs_ok, long_enough, rx_error, oversize, lost_byte, room, commit)
+                m.next = "Commit"
+
+            with m.State("Commit"):
+                m.d.comb += [
+                    fifo.w.valid.eq(commit),
+                    fifo.w.payload.last.eq(1),
+                    fifo.w_abort.eq(~commit),
+                ]
                 m.next = "Idle"
 
             # A frame without a valid start: wait for its end.
@@ -179,9 +190,10 @@ class MacReceiver(wiring.Component):
 
         return m
 
-    def _end_of_frame(self, m, fifo, fcs_ok, long_enough, rx_error, oversize, lost_byte):
-        """Commit the frame that just ended, or drop and count it."""
+    def _judge(self, m, fcs_ok, long_enough, rx_error, oversize, lost_byte, room, commit):
+        """Count the frame that just ended under its verdict; ``commit`` it if it is good."""
         stats = self.stats
+        m.d.sync += commit.eq(0)
         with m.If(rx_error):
             m.d.sync += stats.errors.eq(stats.errors + 1)
         with m.Elif(oversize):
@@ -190,10 +202,7 @@ class MacReceiver(wiring.Component):
             m.d.sync += stats.runts.eq(stats.runts + 1)
         with m.Elif(~fcs_ok):
             m.d.sync += stats.bad_fcs.eq(stats.bad_fcs + 1)
-        with m.Elif(lost_byte | ~fifo.w.ready):
+        with m.Elif(lost_byte | ~room):
             m.d.sync += stats.overflows.eq(stats.overflows + 1)
         with m.Else():
-            m.d.comb += [fifo.w.valid.eq(1), fifo.w.payload.last.eq(1)]
-            m.d.sync += stats.frames_ok.eq(stats.frames_ok + 1)
-        good = ~rx_error & ~oversize & long_enough & fcs_ok
-        m.d.comb += fifo.w_abort.eq(~(good & ~lost_byte & fifo.w.ready))
+            m.d.sync += [stats.frames_ok.eq(stats.frames_ok + 1), commit.eq(1)]

@@ -23,7 +23,9 @@ class StreamSkid(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        entries = [Signal.like(self.i.payload, name=f"entry{k}") for k in range(2)]
+        # No reset on the payload: a register fed straight from its source, with nothing but
+        # its clock enable in front.
+        entries = [Signal.like(self.i.payload, name=f"entry{k}", reset_less=True) for k in range(2)]
         write_at, read_at = Signal(), Signal()
         count = Signal(range(3))
         write, read = Signal(), Signal()
