@@ -12,11 +12,14 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from sim.model.codes import DropReason, PuntReason
 
 from .ospf.show import render_ospf
 from .status import DEFAULT_RUN_DIR, query, socket_path
@@ -47,11 +50,22 @@ def render_interfaces(data: list[dict[str, Any]]) -> list[Table]:
     return [_rows_table("interfaces", ["name", "port", "mac", "address"], data)]
 
 
+#: Reason-indexed counters are shown with the reasons' names.
+_INDEX_NAMES: dict[str, type[IntEnum]] = {"ingress.drops": DropReason, "ingress.punts": PuntReason}
+
+
+def _index_label(counter: str, index: int) -> str:
+    names = _INDEX_NAMES.get(counter)
+    if names is not None and index in names._value2member_map_:
+        return f"{index} {names(index).name}"
+    return str(index)
+
+
 def render_counters(data: dict[str, Any]) -> list[Table]:
     tables = []
     for name, cells in data["switch"].items():
         rows = [
-            {"index": i, "packets": p, "bytes": b}
+            {"index": _index_label(name, int(i)), "packets": p, "bytes": b}
             for i, (p, b) in sorted(cells.items(), key=lambda c: int(c[0]))
         ]
         tables.append(_rows_table(name, ["index", "packets", "bytes"], rows))
