@@ -96,6 +96,12 @@ class QuietNode(Host):
         for log in self.log_files:
             log.close()
 
+    def start_data_plane(self, plan: dict) -> None:
+        """Start what forwards (first, for every router at once: it may take a while)."""
+
+    def start_control_plane(self, plan: dict) -> None:
+        """Start what routes, once the data plane is up."""
+
     def check_alive(self) -> None:
         """Raise StartError, with the end of its log, if a process of this node has exited."""
         for role, process in self.processes.items():
@@ -128,9 +134,6 @@ class LinuxHost(QuietNode):
         self.cmd("ip addr add", spec["address"], "dev", intf)
         self.cmd("ip route add default via", spec["gateway"])
 
-    def start_processes(self, plan: dict) -> None:
-        pass
-
 
 class TwinRouter(QuietNode):
     """A twinrouter: a data-plane process bound to the node's interfaces, and its controller.
@@ -148,11 +151,14 @@ class TwinRouter(QuietNode):
     def switch_argv(self, plan: dict) -> list[str]:
         raise NotImplementedError
 
-    def start_processes(self, plan: dict) -> None:
-        spec = self.spec
+    def start_data_plane(self, plan: dict) -> None:
         run_dir = Path(plan["run_dir"]) / self.name
         run_dir.mkdir(parents=True, exist_ok=True)
         self.spawn("switch", self.switch_argv(plan), run_dir / "switch.log")
+
+    def start_control_plane(self, plan: dict) -> None:
+        spec = self.spec
+        run_dir = Path(plan["run_dir"]) / self.name
         self._wait_for_grpc(spec["grpc_port"], spec.get("switch_timeout", 120.0))
         argv = [
             *plan["twinrouter"],
@@ -234,7 +240,7 @@ class FrrRouter(QuietNode):
             self.cmd("ip addr add", port["address"], "dev", port["ifname"])
         self.cmd("sysctl -q -w net.ipv4.ip_forward=1")
 
-    def start_processes(self, plan: dict) -> None:
+    def start_control_plane(self, plan: dict) -> None:
         workdir = Path(self.spec["workdir"])
         # The daemons run as the frr user (Debian's build has its vty group compiled in).
         for path in [workdir, *workdir.iterdir()]:
@@ -281,9 +287,6 @@ class Cable(QuietNode):
     def set_connected(self, up: bool) -> None:
         for intf in self.cable_ports():
             self.cmd("ip link set", intf, "up" if up else "down")
-
-    def start_processes(self, plan: dict) -> None:
-        pass
 
 
 ROUTER_CLASSES = {"hdl": HdlRouter, "bmv2": Bmv2Router, "model": ModelRouter, "frr": FrrRouter}
@@ -333,9 +336,11 @@ class NetworkRunner:
         node.announce()
 
     def start(self) -> None:
-        for spec in self.plan["routers"]:
-            emit("progress", node=spec["name"], message="starting")
-            self.nodes[spec["name"]].start_processes(self.plan)
+        routers = [self.nodes[spec["name"]] for spec in self.plan["routers"]]
+        for router in routers:
+            router.start_data_plane(self.plan)
+        for router in routers:
+            router.start_control_plane(self.plan)
         emit("ready")
 
     def link(self, a: str, b: str, up: bool) -> None:
