@@ -142,12 +142,18 @@ class Demo:
 
     def _converge(self, network: Network) -> None:
         self.console.print("[bold]1. OSPF converging[/bold] (1-second dead interval, 4 hellos a second)")
-        with Live(console=self.console, refresh_per_second=8, transient=False) as live:
+        last: list[Table] = []
+        with Live(console=self.console, refresh_per_second=8, transient=True) as live:
 
             def show(states: list[probes.RouterProgress], elapsed: float) -> None:
-                live.update(self._convergence_table(states, elapsed))
+                last[:] = [self._convergence_table(states, elapsed)]
+                live.update(last[0])
 
-            elapsed = probes.wait_converged(network, self.converge_timeout, on_progress=show)
+            try:
+                elapsed = probes.wait_converged(network, self.converge_timeout, on_progress=show)
+            finally:
+                live.update("")
+        self.console.print(*last)  # the final state stays on screen, however it ended
         self.summary.convergence = elapsed
         self.console.print(f"[green]✓[/green] converged {elapsed:.1f} s after the routers started")
 
