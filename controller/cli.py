@@ -19,7 +19,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("hdl.boards.synth", "build an ECP5 board's bitstream (yowasp) and report utilization and Fmax"),
     "controller": ("controller.service", "run a router's control plane against a P4Runtime switch"),
     "show": ("controller.show", "show a running controller's routes, ARP, interfaces or counters"),
-    "demo": ("sim.networks.demo", "a Mininet network of twinrouters: OSPF, ping, traceroute, a link cut rerouted"),
+    "hdl-switch": (
+        "sim.hdl_target.switch",
+        "run the HDL router (Verilated) as a P4Runtime switch on Linux interfaces",
+    ),
+    "demo": (
+        "sim.networks.demo",
+        "a Mininet network of twinrouters: OSPF, ping, traceroute, a link cut rerouted",
+    ),
 }
 
 

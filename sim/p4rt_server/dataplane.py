@@ -27,8 +27,8 @@ class DataPlane(Protocol):
 
     async def set_default(self, table: str, action: ActionCall) -> None: ...
 
-    async def read_counter(self, counter: str, index: int) -> tuple[int, int]:
-        """(packets, bytes) of one counter cell."""
+    async def read_counters(self, counter: str) -> dict[int, tuple[int, int]]:
+        """(packets, bytes) of every cell of one counter array; cells left out are zero."""
         ...
 
     async def inject_cpu_frame(self, frame: bytes) -> None:

@@ -56,9 +56,8 @@ class ModelDataPlane:
             # The pipeline's misses are fixed by the contract (NO_ROUTE, ARP_MISS).
             raise invalid(f"{table}: this target keeps the default action {spec.default_action}")
 
-    async def read_counter(self, counter: str, index: int) -> tuple[int, int]:
-        cell = self._counter_cells(counter).get(index, CounterValue())
-        return cell.packets, cell.bytes
+    async def read_counters(self, counter: str) -> dict[int, tuple[int, int]]:
+        return {index: (cell.packets, cell.bytes) for index, cell in self._counter_cells(counter).items()}
 
     async def inject_cpu_frame(self, frame: bytes) -> None:
         self._process(frame, CPU_PORT)

@@ -277,8 +277,9 @@ class P4RuntimeServer(p4runtime_pb2_grpc.P4RuntimeServicer):
                 indexes: range | list[int] = [want.index.index]
             else:
                 indexes = range(size)
+            cells = await self.dataplane.read_counters(name)
             for index in indexes:
-                packets, octets = await self.dataplane.read_counter(name, index)
+                packets, octets = cells.get(index, (0, 0))
                 entry = p4runtime_pb2.CounterEntry(counter_id=cid)
                 entry.index.index = index
                 entry.data.packet_count, entry.data.byte_count = packets, octets

@@ -1,0 +1,70 @@
+"""Ways to carry whole Ethernet frames: a Linux interface, or an in-process pipe."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4  # sll_pkttype of frames this host sent itself
+MAX_FRAME = 16384
+
+
+class RawSocketLink:
+    """Frames in and out of one Linux interface through an AF_PACKET socket.
+
+    The interface should have its offloads off (no GRO/GSO/checksum) so
+    frames cross it byte for byte; ``sim.netns`` sets up veths that way.
+    """
+
+    def __init__(self, ifname: str):
+        self.ifname = ifname
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self.sock.bind((ifname, 0))
+        self.sock.setblocking(False)
+        self._incoming: asyncio.Queue[bytes] | None = None
+
+    def _on_readable(self) -> None:
+        assert self._incoming is not None
+        while True:
+            try:
+                frame, address = self.sock.recvfrom(MAX_FRAME)
+            except BlockingIOError:
+                return
+            if address[2] != PACKET_OUTGOING:  # not the frames we sent ourselves
+                self._incoming.put_nowait(frame)
+
+    async def recv(self) -> bytes:
+        if self._incoming is None:
+            self._incoming = asyncio.Queue()
+            asyncio.get_running_loop().add_reader(self.sock.fileno(), self._on_readable)
+        return await self._incoming.get()
+
+    async def send(self, frame: bytes) -> None:
+        await asyncio.get_running_loop().sock_sendall(self.sock, frame)
+
+    def close(self) -> None:
+        if self._incoming is not None:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+        self.sock.close()
+
+
+class PipeEnd:
+    """One end of an in-process link: what one end sends, the other receives."""
+
+    def __init__(self, inbox: asyncio.Queue[bytes], outbox: asyncio.Queue[bytes]):
+        self._inbox = inbox
+        self._outbox = outbox
+
+    async def send(self, frame: bytes) -> None:
+        self._outbox.put_nowait(frame)
+
+    async def recv(self) -> bytes:
+        return await self._inbox.get()
+
+
+def pipe() -> tuple[PipeEnd, PipeEnd]:
+    """Two connected link ends, like the two ends of a cable."""
+    a_to_b: asyncio.Queue[bytes] = asyncio.Queue()
+    b_to_a: asyncio.Queue[bytes] = asyncio.Queue()
+    return PipeEnd(b_to_a, a_to_b), PipeEnd(a_to_b, b_to_a)
