@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from amaranth import Module, Signal
+from amaranth import Array, Module, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .layout import BYTE_BEAT
-from .skid import StreamSkid
+
+# Bytes held in registers after the block RAM (a power of two).
+_PREFETCH = 4
 
 
 class PacketFifo(wiring.Component):
@@ -41,7 +43,7 @@ class PacketFifo(wiring.Component):
     r : Out(stream.Signature(BYTE_BEAT))
         Committed bytes, in order.
 
-    Latency and throughput: a frame's first byte is at ``r`` three cycles after
+    Latency and throughput: a frame's first byte is at ``r`` four cycles after
     its ``last`` byte was written (``r`` comes from registers, not from the block
     RAM's slow output); one byte per cycle in and out.
     """
@@ -111,19 +113,39 @@ class PacketFifo(wiring.Component):
             with m.If(frame_ends):
                 m.d.sync += commit_ptr.eq(write_ptr + 1)
 
-        # Read side: the memory's output register, then a register slice for timing.
-        m.submodules.output = output = StreamSkid(BYTE_BEAT)
-        wiring.connect(m, output.o, wiring.flipped(self.r))
-        fetch = Signal()
-        m.d.comb += [
-            fetch.eq(holds_committed & (~output.i.valid | output.i.ready)),
-            rd_port.addr.eq(read_ptr[:bits]),
-            rd_port.en.eq(fetch),
-            output.i.payload.eq(rd_port.data),
+        # Read side. The block RAM's output is slow (about 6 ns on a speed-6 ECP5), so it
+        # goes into a plain register with nothing in front, and from there into a small
+        # register FIFO. Bytes are fetched only when that FIFO has room for everything in
+        # flight, so the two pipeline stages never need to stall.
+        prefetch = [
+            Signal.like(self.r.payload, name=f"prefetch{k}", reset_less=True) for k in range(_PREFETCH)
         ]
+        staged = Signal.like(self.r.payload, reset_less=True)
+        in_memory, in_staged = Signal(), Signal()  # a fetched byte is in that stage
+        queued = Signal(range(_PREFETCH + 1))
+        head, tail = Signal(range(_PREFETCH)), Signal(range(_PREFETCH))
+        fetch, take = Signal(), Signal()
+        m.d.comb += [
+            fetch.eq(holds_committed & (queued + in_memory + in_staged < _PREFETCH)),
+            rd_port.addr.eq(read_ptr[:bits]),
+            rd_port.en.eq(1),
+            self.r.valid.eq(queued != 0),
+            self.r.payload.eq(Array(prefetch)[head]),
+            take.eq(self.r.valid & self.r.ready),
+        ]
+        m.d.sync += [staged.eq(rd_port.data), in_memory.eq(fetch), in_staged.eq(in_memory)]
         with m.If(fetch):
-            m.d.sync += [read_ptr.eq(read_ptr + 1), output.i.valid.eq(1)]
-        with m.Elif(output.i.ready):
-            m.d.sync += output.i.valid.eq(0)
+            m.d.sync += read_ptr.eq(read_ptr + 1)
+        for k, entry in enumerate(prefetch):
+            with m.If(in_staged & (tail == k)):
+                m.d.sync += entry.eq(staged)
+        with m.If(in_staged):
+            m.d.sync += tail.eq(tail + 1)
+        with m.If(take):
+            m.d.sync += head.eq(head + 1)
+        with m.If(in_staged & ~take):
+            m.d.sync += queued.eq(queued + 1)
+        with m.Elif(take & ~in_staged):
+            m.d.sync += queued.eq(queued - 1)
 
         return m

@@ -77,13 +77,14 @@ class MacTransmitter(wiring.Component):
         count = Signal(range(MIN_PAYLOAD + 1))  # preamble, payload or FCS byte index
         gap = Signal(range(self._ifg + 1))
         underrun = Signal()
+        long_enough = Signal()  # the frame has MIN_PAYLOAD bytes already
         m.d.comb += fcs.data.eq(self.w.payload.data)
         m.d.sync += [gmii.en.eq(0), gmii.er.eq(0), gmii.data.eq(0)]
 
         with m.FSM(name="tx"):
             with m.State("Idle"):
                 m.d.comb += fcs.start.eq(1)
-                m.d.sync += [count.eq(0), underrun.eq(0)]
+                m.d.sync += [count.eq(0), underrun.eq(0), long_enough.eq(0)]
                 with m.If(gap != 0):
                     m.d.sync += gap.eq(gap - 1)
                 with m.Elif(self.w.valid):
@@ -101,15 +102,16 @@ class MacTransmitter(wiring.Component):
                 with m.If(self.w.valid):
                     m.d.comb += fcs.valid.eq(1)
                     m.d.sync += gmii.data.eq(self.w.payload.data)
-                    with m.If(count != MIN_PAYLOAD):
-                        m.d.sync += count.eq(count + 1)
+                    # Counted only up to the minimum, in a flag, to keep this path short.
+                    reaches_minimum = long_enough | (count == MIN_PAYLOAD - 1)
+                    with m.If(~long_enough):
+                        m.d.sync += [count.eq(count + 1), long_enough.eq(count == MIN_PAYLOAD - 1)]
                     with m.If(self.w.payload.last):
-                        with m.If(count + 1 < MIN_PAYLOAD):
-                            m.d.sync += count.eq(count + 1)
-                            m.next = "Pad"
-                        with m.Else():
+                        with m.If(reaches_minimum):
                             m.d.sync += count.eq(0)
                             m.next = "Fcs"
+                        with m.Else():
+                            m.next = "Pad"
                 with m.Else():
                     m.d.sync += [gmii.er.eq(1), underrun.eq(1)]
 
