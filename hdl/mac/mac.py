@@ -34,6 +34,9 @@ class EthernetMac(wiring.Component):
         Longest frame received, FCS included (1518; more for jumbo frames).
     rx_fifo_depth, tx_fifo_depth : int
         Packet FIFO capacities in bytes, powers of two of at least ``max_frame``.
+        2048 (the default) is one ECP5 block RAM at 9 bits wide; deeper FIFOs
+        cascade block RAMs through an output multiplexer that costs 125 MHz on a
+        speed-6 part.
     cdc_depth : int
         Entries of each clock-crossing FIFO.
     ifg : int
@@ -64,8 +67,8 @@ class EthernetMac(wiring.Component):
         *,
         width: int,
         max_frame: int = MAX_FRAME,
-        rx_fifo_depth: int = 4096,
-        tx_fifo_depth: int = 4096,
+        rx_fifo_depth: int = 2048,
+        tx_fifo_depth: int = 2048,
         cdc_depth: int = 16,
         ifg: int = MIN_IFG,
         rx_domain: str = "eth_rx",

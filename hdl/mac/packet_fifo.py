@@ -48,7 +48,7 @@ class PacketFifo(wiring.Component):
     RAM's slow output); one byte per cycle in and out.
     """
 
-    def __init__(self, depth: int = 4096):
+    def __init__(self, depth: int = 2048):
         if not isinstance(depth, int) or depth < 64 or depth & (depth - 1):
             raise ValueError(f"PacketFifo depth must be a power of two >= 64, not {depth!r}")
         self._depth = depth

@@ -74,7 +74,7 @@ class MacReceiver(wiring.Component):
     its FCS (store and forward).
     """
 
-    def __init__(self, *, max_frame: int = MAX_FRAME, fifo_depth: int = 4096, counter_width: int = 32):
+    def __init__(self, *, max_frame: int = MAX_FRAME, fifo_depth: int = 2048, counter_width: int = 32):
         if not isinstance(max_frame, int) or not MIN_FRAME <= max_frame <= 16383:
             raise ValueError(f"max_frame must be an integer in {MIN_FRAME}..16383, not {max_frame!r}")
         if not isinstance(fifo_depth, int) or fifo_depth < max_frame:
