@@ -228,6 +228,8 @@ class LpmEngine(wiring.Component):
 DISTRIBUTED_MAX_DEPTH = 256
 #: Words per bank of a deep memory: one ECP5 block RAM deep in its x9 mode.
 BANK_DEPTH = 2048
+#: Bits of an ECP5 block RAM (DP16KD) in its x9, x18 and x36 modes.
+EBR_BITS = 18432
 
 
 class _BankedMemory:
@@ -245,17 +247,25 @@ class _BankedMemory:
 
     def __init__(self, name: str, width: int, depth: int):
         self.name = name
+        self.width = width
         self.bank_depth = min(depth, BANK_DEPTH)
         self.bank_bits = (self.bank_depth - 1).bit_length()
-        attrs = {"ram_style": "distributed"} if depth <= DISTRIBUTED_MAX_DEPTH else {}
+        distributed = depth <= DISTRIBUTED_MAX_DEPTH
+        attrs = {"ram_style": "distributed"} if distributed else {}
+        # Lanes exactly one block RAM wide at this depth (2048x9, 1024x18, 512x36),
+        # so that Yosys cannot pick a deeper mode and put a multiplexer between
+        # the RAM and its output register.
+        lane = width if distributed else min(width, EBR_BITS // max(self.bank_depth, 512))
+        self.lanes = [(low, min(lane, width - low)) for low in range(0, width, lane)]
         self.banks = [
-            Memory(shape=width, depth=self.bank_depth, init=[], attrs=attrs)
+            [Memory(shape=w, depth=self.bank_depth, init=[], attrs=attrs) for _, w in self.lanes]
             for _ in range((depth + self.bank_depth - 1) // self.bank_depth)
         ]
 
     def add_to(self, m: Module) -> None:
         for i, bank in enumerate(self.banks):
-            m.submodules[f"{self.name}_bank{i}"] = bank
+            for j, lane in enumerate(bank):
+                m.submodules[f"{self.name}_bank{i}_lane{j}"] = lane
 
     def read(self, m: Module, addr, latency: int = LATENCY):
         """The word at ``addr``, ``latency`` (2 or 4) cycles later."""
@@ -268,9 +278,10 @@ class _BankedMemory:
         extra = latency - 2  # output registers before the bank multiplexer
         outputs = []
         for bank in self.banks:
-            port = bank.read_port()
-            m.d.comb += port.addr.eq(addr[: self.bank_bits])
-            value = port.data
+            value = Signal(self.width, name=f"{self.name}_rd")
+            for (low, width), lane in zip(self.lanes, bank, strict=True):
+                port = lane.read_port()
+                m.d.comb += [port.addr.eq(addr[: self.bank_bits]), value[low : low + width].eq(port.data)]
             for i in range(extra):
                 value = later(value, f"q{i}")
             outputs.append(value)
@@ -288,9 +299,10 @@ class _BankedMemory:
 
     def write(self, m: Module, addr, data, enable) -> None:
         for i, bank in enumerate(self.banks):
-            port = bank.write_port()
-            m.d.comb += [
-                port.addr.eq(addr[: self.bank_bits]),
-                port.data.eq(data),
-                port.en.eq(enable & (addr[self.bank_bits :] == i)),
-            ]
+            for (low, width), lane in zip(self.lanes, bank, strict=True):
+                port = lane.write_port()
+                m.d.comb += [
+                    port.addr.eq(addr[: self.bank_bits]),
+                    port.data.eq(data[low : low + width]),
+                    port.en.eq(enable & (addr[self.bank_bits :] == i)),
+                ]

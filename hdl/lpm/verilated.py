@@ -179,9 +179,12 @@ class VerilatedLpm:
         command = [
             verilator, "--cc", "--exe", "--build", "-O2", "-Wno-fatal", "-Wno-lint", "-Wno-style",
             "--top-module", "lpm_engine", "--prefix", "Vlpm_engine", "-o", "Vharness",
-            "-j", "2", "--Mdir", str(staging / "obj"), "-CFLAGS", "-O2",
-            # The wheel's verilated.mk leaves this empty, which breaks split models.
+            "-j", "2", "--Mdir", str(staging / "obj"),
+            # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks
+            # split models. -O0: the model runs for seconds, the C++ compiler would
+            # spend minutes optimizing it.
             "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
+            "-MAKEFLAGS", "OPT_FAST=-O0", "-MAKEFLAGS", "OPT_SLOW=-O0", "-MAKEFLAGS", "OPT_GLOBAL=-O0",
             str(staging / "lpm_engine.v"), str(staging / "harness.cpp"),
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, cwd=staging, env=env)
