@@ -57,8 +57,9 @@ class EthernetMac(wiring.Component):
     rx_stats : Out(rx_statistics_layout(32)), in ``rx_domain``
     tx_stats : Out(tx_statistics_layout(32)), in ``tx_domain``
 
-    Latency: a received frame starts at ``rx`` about 6 core cycles plus 4
-    receive cycles after its FCS ends; a frame at ``tx`` starts on the line once
+    Latency: a received frame starts at ``rx`` about 10 receive-clock cycles
+    (judging, committing, prefetch, widening, register slice) plus the clock
+    crossing (about 4 core cycles) after its FCS ends; a frame at ``tx`` starts on the line once
     its last beat has crossed into ``tx_domain`` (store and forward).
     """
 
