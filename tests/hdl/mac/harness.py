@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
-import os
 import re
+import sys
 from pathlib import Path
 
 from amaranth.back import verilog
@@ -73,8 +73,11 @@ def run_cocotb(
         timescale=("1ns", "1ps"),
         always=True,
     )
-    env = {"PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    env.update(extra_env or {})
+    # The runner hands the simulator this process's sys.path as PYTHONPATH; the
+    # testbenches import `tests.…` and `hdl.…` from the repository.
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    env = dict(extra_env or {})
     results = runner.test(
         test_module=test_module,
         hdl_toplevel=toplevel,
