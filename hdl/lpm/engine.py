@@ -8,7 +8,7 @@ then the action table.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -277,13 +277,33 @@ class _BankedMemory:
 
         extra = latency - 2  # output registers before the bank multiplexer
         outputs = []
-        for bank in self.banks:
+        if extra >= 2:
+            w_addr, w_data, w_en = self._write
+            written = later(later(w_data, "wd0"), "wd1")
+        for i, bank in enumerate(self.banks):
             value = Signal(self.width, name=f"{self.name}_rd")
             for (low, width), lane in zip(self.lanes, bank, strict=True):
                 port = lane.read_port()
                 m.d.comb += [port.addr.eq(addr[: self.bank_bits]), value[low : low + width].eq(port.data)]
-            for i in range(extra):
-                value = later(value, f"q{i}")
+            if extra >= 2:
+                # A block RAM read of the word written in the same cycle by the other
+                # port is undefined on ECP5; take the written word instead, but only
+                # after the first output register (synth.py tells Yosys that the RAM
+                # itself need not handle collisions, so none of this sits in front
+                # of that register).
+                hit = w_en & (w_addr[: self.bank_bits] == addr[: self.bank_bits])
+                if len(self.banks) > 1:
+                    hit &= w_addr[self.bank_bits :] == i
+                collided = later(later(hit, "hit0"), "hit1")
+                value = later(value, "q0")
+                fixed = Signal.like(value, name=f"{self.name}_fixed")
+                m.d.comb += fixed.eq(Mux(collided, written, value))
+                value = fixed
+                extra_left = extra - 1
+            else:
+                extra_left = extra
+            for j in range(extra_left):
+                value = later(value, f"q{j + extra - extra_left}")
             outputs.append(value)
         if len(self.banks) == 1:
             return later(outputs[0], "word")
@@ -298,6 +318,8 @@ class _BankedMemory:
         return later(picked, "word")
 
     def write(self, m: Module, addr, data, enable) -> None:
+        """Connect the write port; call before :meth:`read`."""
+        self._write = (addr, data, enable)
         for i, bank in enumerate(self.banks):
             for (low, width), lane in zip(self.lanes, bank, strict=True):
                 port = lane.write_port()

