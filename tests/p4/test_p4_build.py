@@ -35,13 +35,18 @@ def fresh_build(tmp_path_factory):
     return compile_router(tmp_path_factory.mktemp("p4build"))
 
 
+STALE = "run `make p4` and commit p4/build/"
+
+
 def test_committed_p4info_is_current(fresh_build):
+    assert COMMITTED.p4info.exists(), f"{COMMITTED.p4info} is missing: {STALE}"
     assert COMMITTED.p4info.read_text() == fresh_build.p4info.read_text(), (
-        "p4/build/router.p4info.txtpb is stale: run `make p4` and commit p4/build/"
+        f"{COMMITTED.p4info} is stale: {STALE}"
     )
 
 
 def test_committed_bmv2_json_is_current(fresh_build):
+    assert COMMITTED.bmv2_json.exists(), f"{COMMITTED.bmv2_json} is missing: {STALE}"
     committed = _normalized(json.loads(COMMITTED.bmv2_json.read_text()))
     fresh = _normalized(json.loads(fresh_build.bmv2_json.read_text()))
-    assert committed == fresh, "p4/build/router.json is stale: run `make p4` and commit p4/build/"
+    assert committed == fresh, f"{COMMITTED.bmv2_json} is stale: {STALE}"
