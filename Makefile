@@ -29,6 +29,7 @@ lint: setup
 
 # Recompiles the P4 program; needs p4c-bm2-ss (see docs/p4.md).
 p4:
+	@mkdir -p p4/build
 	p4c-bm2-ss --std p4-16 --arch v1model -I p4 \
 		--p4runtime-files p4/build/router.p4info.txtpb \
 		-o p4/build/router.json p4/router.p4
