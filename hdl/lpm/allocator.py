@@ -34,12 +34,13 @@ class SlotAllocator:
 
     # --- requests -----------------------------------------------------------------
 
-    def allocate(self, count: int, depth: int) -> int:
+    def allocate(self, count: int, depth: int, thorough: bool = False) -> int:
         """Reserve ``count`` ranges aligned to ``2**depth``; return the base.
 
         First fit among the shortest intervals that might hold the request
-        (looking at a bounded number of them), else any interval long enough
-        to hold it at any alignment, else an exhaustive search.
+        (looking at a bounded number of them unless ``thorough``), else any
+        interval long enough to hold it at any alignment, else an exhaustive
+        search. ``thorough`` packs tighter (``bulk_load``, largest chunks first).
         """
         if count < 2 or count > 1 << depth:
             raise ValueError(f"{count} ranges do not need depth {depth}")
@@ -47,15 +48,16 @@ class SlotAllocator:
         candidates = sorted(b for b in self._buckets if (2 << b) > count - 1)
         roomy = [b for b in candidates if (1 << b) >= count + align]  # any interval there fits
         looked = 0
+        limit = len(self._end_of) if thorough else self.SCAN_LIMIT
         for bucket in candidates:
-            if bucket in roomy or looked >= self.SCAN_LIMIT:
+            if looked >= limit or (bucket in roomy and not thorough):
                 break
             for start in self._buckets[bucket]:
                 base = self._try(start, count, align)
                 if base is not None:
                     return base
                 looked += 1
-                if looked >= self.SCAN_LIMIT:
+                if looked >= limit:
                     break
         if roomy:
             base = self._try(next(iter(self._buckets[roomy[0]])), count, align)

@@ -250,6 +250,7 @@ class LpmCompiler:
         self._actions = _Actions(g.actions)
         self._slots = SlotAllocator(g.slots)
         self._unsent: list[Write] = []  # relocation writes (see flush)
+        self._packing = False  # bulk_load: place chunks in order, bottom up
         self.relocations = 0  # chunks moved to make room
 
     # --- the route table -----------------------------------------------------------------
@@ -353,11 +354,14 @@ class LpmCompiler:
         self.image.apply(writes)
         wanted = {c: self._ranges_of(c) for c in range(1 << self.geometry.direct_bits)}
         order = sorted(wanted, key=lambda c: -len(wanted[c]))
+        self._packing = True
         try:
             writes += self._refresh(order, wanted)
         except LpmTableFull:
             self._reset()
             raise
+        finally:
+            self._packing = False
         return self.flush() + writes
 
     # --- internals ------------------------------------------------------------------------
@@ -435,8 +439,7 @@ class LpmCompiler:
             for chunk in chunks:
                 ranges, current = wanted[chunk], self._current(chunk)
                 if len(ranges) > 1 and [k for k, _ in ranges] != [k for k, _ in current]:
-                    pending = [(base, len(wanted[c])) for c, base in moves]
-                    moves.append((chunk, self._allocate(len(ranges), pending)))
+                    moves.append((chunk, self._allocate(len(ranges), moves, wanted)))
         except OutOfSlots as exc:
             for chunk, base in moves:
                 self._slots.release(base, len(wanted[chunk]))
@@ -478,16 +481,17 @@ class LpmCompiler:
 
     # --- compaction ------------------------------------------------------------------------
 
-    def _allocate(self, count: int, pending: list[tuple[int, int]]) -> int:
+    def _allocate(self, count: int, moves: list[tuple[int, int]], wanted: dict[int, Ranges]) -> int:
         """A block for ``count`` ranges; relocates chunks to make room if it must.
 
-        ``pending`` lists blocks reserved by the update in progress (base, count).
+        ``moves`` lists the blocks already reserved by the update in progress
+        (chunk, base), for the chunk's ``wanted`` ranges.
         """
         depth = _ceil_log2(count)
         try:
-            return self._slots.allocate(count, depth)
+            return self._slots.allocate(count, depth, thorough=self._packing)
         except OutOfSlots:
-            self._evacuate(depth, pending)
+            self._evacuate(depth, [(base, len(wanted[chunk])) for chunk, base in moves])
             return self._slots.allocate(count, depth)
 
     def _evacuate(self, depth: int, pending: list[tuple[int, int]]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 
 from sim.model.codes import PORT_BITS
@@ -166,14 +165,38 @@ class LpmEngine(wiring.Component):
         ]
 
         # --- result queue and the credit that keeps it from overflowing -------------------
-        m.submodules.queue = queue = SyncFIFOBuffered(width=len(answer.as_value()), depth=self.queue_depth)
+        # In LUT RAM with a register after it: a block RAM here would hand the
+        # core its 5.8 ns clock-to-output.
+        queue = Memory(shape=len(answer.as_value()), depth=self.queue_depth, init=[],
+                       attrs={"ram_style": "distributed"})  # fmt: skip
+        m.submodules.queue = queue
+        q_write = queue.write_port()
+        q_read = queue.read_port(domain="comb")
+        produce = Signal(range(self.queue_depth))
+        consume = Signal(range(self.queue_depth))
+        stored = Signal(range(self.queue_depth + 1))  # entries not yet in the output register
+        out_valid = Signal()
+        out_data = Signal.like(answer)
+        load = stored.any() & (~out_valid | self.result.ready)
         m.d.comb += [
-            queue.w_en.eq(done.valid),
-            queue.w_data.eq(answer),
-            self.result.valid.eq(queue.r_rdy),
-            self.result.payload.eq(queue.r_data),
-            queue.r_en.eq(self.result.ready),
+            q_write.addr.eq(produce),
+            q_write.data.eq(answer),
+            q_write.en.eq(done.valid),
+            q_read.addr.eq(consume),
+            self.result.valid.eq(out_valid),
+            self.result.payload.eq(out_data),
         ]
+        with m.If(done.valid):
+            m.d.sync += produce.eq(Mux(produce == self.queue_depth - 1, 0, produce + 1))
+        with m.If(load):
+            m.d.sync += [
+                out_data.eq(q_read.data),
+                out_valid.eq(1),
+                consume.eq(Mux(consume == self.queue_depth - 1, 0, consume + 1)),
+            ]
+        with m.Elif(self.result.ready):
+            m.d.sync += out_valid.eq(0)
+        m.d.sync += stored.eq(stored + done.valid - load)
         outstanding = Signal(range(self.queue_depth + 1))
         taken = self.lookup.valid & self.lookup.ready
         given = self.result.valid & self.result.ready
