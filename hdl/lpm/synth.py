@@ -108,7 +108,7 @@ def synthesize(geometry: LpmGeometry, device: str = "25k", speed: int = 6, freq_
          # The engine resolves read/write collisions on its block RAM lanes itself,
          # after their output registers (engine.py, _BankedMemory.read).
          "read_rtlil top.il; hierarchy -top top; "
-         "setparam -set COLLISION_X_MASK 1 top.engine/t:$memrd_v2; "
+         "setparam -set COLLISION_X_MASK 1 top.engine/t:$memrd_v2 top.engine/r:CLK_ENABLE=1 %i; "
          "synth_ecp5 -top top -json top.json"],
         capture_output=True, text=True, cwd=work,
     )  # fmt: skip
