@@ -140,8 +140,10 @@ class VerilatedRouter:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def start(cls, build: RouterBuild) -> VerilatedRouter:
-        binary = await asyncio.to_thread(build_binary, build)
+    async def start(cls, build: RouterBuild, binary: Path | None = None) -> VerilatedRouter:
+        """Run ``build`` (``binary``: an executable :func:`build_binary` already made for it)."""
+        if binary is None:
+            binary = await asyncio.to_thread(build_binary, build)
         process = await asyncio.create_subprocess_exec(
             str(binary), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
         )

@@ -11,19 +11,8 @@ from scapy.layers.l2 import ARP, Ether
 from controller.clock import FakeClock
 from controller.config import RouterConfig, parse_config
 from controller.router import Router
-from sim.p4build import BMV2_JSON_PATH, P4INFO_PATH
 
 from .model_switch import ModelSwitch
-
-#: The P4Runtime tests need p4c's P4Info (committed once built; see docs/p4.md).
-P4INFO_MISSING = (
-    f"{P4INFO_PATH.relative_to(P4INFO_PATH.parents[2])} is not built yet (needs p4c-bm2-ss: make p4)"
-)
-needs_p4info = pytest.mark.skipif(not P4INFO_PATH.exists(), reason=P4INFO_MISSING)
-needs_bmv2_json = pytest.mark.skipif(
-    not BMV2_JSON_PATH.exists(),
-    reason=f"{BMV2_JSON_PATH.relative_to(BMV2_JSON_PATH.parents[2])} is not built yet (needs p4c-bm2-ss: make p4)",
-)
 
 ROUTER_TOML = """
 router_id = "1.1.1.1"

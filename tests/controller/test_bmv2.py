@@ -25,8 +25,9 @@ from controller.p4rt import P4RuntimeDataplane, PipelineFiles
 from controller.router import Router
 from sim.model.codes import CPU_PORT
 from sim.p4build import BMV2_JSON_PATH, P4INFO_PATH
+from tests.needs import needs_bmv2_json, needs_p4info
 
-from .conftest import ROUTER_TOML, needs_bmv2_json, needs_p4info
+from .conftest import ROUTER_TOML
 
 pytestmark = [
     needs_p4info,

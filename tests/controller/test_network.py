@@ -25,8 +25,9 @@ from sim.netns import Namespace, NetnsLab, run
 from sim.p4build import P4INFO_PATH
 from sim.p4rt_server.model_dataplane import ModelDataPlane
 from sim.p4rt_server.server import P4RuntimeServer
+from tests.needs import needs_p4info
 
-from .conftest import HOST_A, HOST_B, ROUTER_TOML, needs_p4info
+from .conftest import HOST_A, HOST_B, ROUTER_TOML
 
 pytestmark = [
     needs_p4info,

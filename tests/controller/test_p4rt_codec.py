@@ -15,8 +15,7 @@ from controller.p4rt_codec import EntryCodec, P4InfoMismatch, canonical
 from sim.model import Direct, MacAddress, NextHop, NullRoute
 from sim.p4build import P4INFO_PATH, load_p4info
 from sim.p4rt_tables import table_entries
-
-from .conftest import P4INFO_MISSING
+from tests.needs import P4INFO_MISSING
 
 if not P4INFO_PATH.exists():
     pytest.skip(P4INFO_MISSING, allow_module_level=True)

@@ -30,8 +30,9 @@ from sim.p4build import P4INFO_PATH
 from sim.p4rt_server.model_dataplane import ModelDataPlane
 from sim.p4rt_server.server import P4RuntimeServer
 from sim.p4rt_server.surface import router_surface
+from tests.needs import needs_p4info
 
-from .conftest import HOST_A, HOST_B, ROUTER_TOML, needs_p4info
+from .conftest import HOST_A, HOST_B, ROUTER_TOML
 
 pytestmark = needs_p4info
 CONFIG = parse_config(ROUTER_TOML, "r1.toml")

@@ -13,8 +13,9 @@ from controller.intent import entries_of
 from sim.p4build import P4INFO_PATH
 from sim.p4rt_server.model_dataplane import ModelDataPlane
 from sim.p4rt_server.server import P4RuntimeServer
+from tests.needs import needs_p4info
 
-from .conftest import ROUTER_TOML, needs_p4info
+from .conftest import ROUTER_TOML
 
 pytestmark = needs_p4info
 TIMEOUT = 30.0
