@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -365,15 +366,27 @@ class NetworkRunner:
         emit("stopped")
 
 
-def serve(runner: NetworkRunner) -> None:
+STOP_REQUESTED = threading.Event()
+
+
+def read_commands(commands: queue.Queue[dict]) -> None:
+    """Commands from stdin into ``commands``; a stop (or the end of input) interrupts whatever
+    the main thread is doing, even a start that is still waiting for a switch."""
     for line in sys.stdin:
-        if not line.strip():
-            continue
-        command = json.loads(line)
+        if line.strip():
+            command = json.loads(line)
+            if command.get("op") == "stop":
+                break
+            commands.put(command)
+    STOP_REQUESTED.set()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def serve(runner: NetworkRunner, commands: queue.Queue[dict]) -> None:
+    while True:
+        command = commands.get()
         op = command.get("op")
         try:
-            if op == "stop":
-                return
             if op == "link":
                 runner.link(command["a"], command["b"], bool(command["up"]))
                 emit("done", op=op)
@@ -397,12 +410,14 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     status = 0
+    commands: queue.Queue[dict] = queue.Queue()
+    threading.Thread(target=read_commands, args=(commands,), daemon=True).start()
     try:
         runner.build()
         runner.start()
-        serve(runner)
+        serve(runner, commands)
     except KeyboardInterrupt:
-        status = 130
+        status = 0 if STOP_REQUESTED.is_set() else 130
     except Exception as error:
         emit("error", message=f"{type(error).__name__}: {error}")
         status = 1

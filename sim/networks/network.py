@@ -81,7 +81,7 @@ def dataplane_problem(dataplane: Dataplane, device_config: Path | None = None) -
 
 
 def prebuild(dataplane: Dataplane) -> None:
-    """Compile the Verilated router once, before several switches would race to do it."""
+    """Compile (or find cached) the Verilated router once, before several switches would race to."""
     if dataplane is Dataplane.HDL:
         from sim.hdl_target.verilated_router import RouterBuild, build_binary
 
@@ -214,8 +214,9 @@ class Network(contextlib.AbstractContextManager["Network"]):
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.chmod(0o755)  # FRR's daemons run as the frr user and read their configs here
         plan = write_plan(self.topology, self.options, self.run_dir)
-        self.progress("building the data plane (the first HDL build takes a few minutes)")
-        prebuild(self.options.dataplane)
+        if self.options.dataplane is Dataplane.HDL:
+            self.progress("building the router gateware (only the first run: a few minutes)")
+            prebuild(self.options.dataplane)
         self._stderr = (self.run_dir / "runner.log").open("w")
         env = dict(os.environ, PYTHONPATH=str(REPO))
         self._runner = subprocess.Popen(
