@@ -79,6 +79,7 @@ class InfoReg(enum.IntEnum):
     LOCAL_IP_CAPACITY = 6
     ARP_CAPACITY = 7
     QUEUE_DEPTH = 8
+    ACTIVE_PORTS = 9  # read/write: front ports in use (1..num_ports), for tables of fewer ports
 
 
 def default_lpm() -> wiring.Component:
@@ -227,6 +228,8 @@ class RouterCore(wiring.Component):
                 decisions.w_data.eq(match.decision.payload.body),
             ]
 
+        active_ports = Signal(8, init=n)
+        m.d.comb += self.parsers[n].active_ports.eq(active_ports)
         self._decode(
             m,
             {
@@ -237,6 +240,7 @@ class RouterCore(wiring.Component):
                 Block.COUNTERS: counters.mgmt,
                 Block.LPM: self.lpm.mgmt,
             },
+            active_ports,
         )
         return m
 
@@ -270,14 +274,14 @@ class RouterCore(wiring.Component):
             returned = decisions.r_rdy & decisions.r_en
             m.d.sync += credits[index].eq(credits[index] + issued - returned)
 
-    def _decode(self, m, blocks: dict):
+    def _decode(self, m, blocks: dict, active_ports):
         """Routes each access to the block its top address bits name; other blocks answer 0."""
         bus = self.mgmt
         select = bus.adr[self.block_bits :]
         offset = bus.adr[: self.block_bits]
         info = MgmtSignature(self.block_bits).create(path=("info",))
         blocks = {Block.INFO: info, **blocks}
-        self._info(m, info)
+        self._info(m, info, active_ports)
         hit = []
         for number, sub in blocks.items():
             chosen = select == number
@@ -295,9 +299,12 @@ class RouterCore(wiring.Component):
         with m.If(~Cat(*hit).any()):
             m.d.comb += bus.ack.eq(nowhere)
 
-    def _info(self, m, bus):
+    def _info(self, m, bus, active_ports):
         port = RegisterPort(bus)
         port.elaborate(m)
+        valid = (bus.dat_w >= 1) & (bus.dat_w <= self.num_ports)
+        with m.If(port.write & (bus.adr == InfoReg.ACTIVE_PORTS) & valid):
+            m.d.sync += active_ports.eq(bus.dat_w)
         values = {
             InfoReg.MAGIC: MAGIC,
             InfoReg.VERSION: VERSION,
@@ -308,6 +315,7 @@ class RouterCore(wiring.Component):
             InfoReg.LOCAL_IP_CAPACITY: self.local_ip.capacity,
             InfoReg.ARP_CAPACITY: self.arp.capacity,
             InfoReg.QUEUE_DEPTH: self.queue_depth,
+            InfoReg.ACTIVE_PORTS: active_ports,
         }
         with m.Switch(bus.adr):
             for address, value in values.items():

@@ -61,6 +61,7 @@ class CoreInfo:
     local_ip_capacity: int
     arp_capacity: int
     queue_depth: int
+    active_ports: int
 
 
 @dataclass
@@ -107,10 +108,22 @@ class CoreDriver:
             local_ip_capacity=values[InfoReg.LOCAL_IP_CAPACITY],
             arp_capacity=values[InfoReg.ARP_CAPACITY],
             queue_depth=values[InfoReg.QUEUE_DEPTH],
+            active_ports=values[InfoReg.ACTIVE_PORTS],
         )
-        self.state.num_ports = self.info.num_ports
+        self.state.num_ports = self.info.active_ports
         log.debug("connected: %s", self.info)
         return self.info
+
+    async def set_active_ports(self, count: int) -> None:
+        """Use only front ports 1..count (tables for a smaller router on a bigger core)."""
+        if not 1 <= count <= self.info.num_ports:
+            raise ValueError(f"tables are for {count} ports, the core has {self.info.num_ports}")
+        if count < self.state.num_ports:
+            for port in range(count + 1, self.state.num_ports + 1):
+                await self.set_router_mac(port, None)
+                await self.set_port_mac(port, None)
+        await self.bus.write(InfoReg.ACTIVE_PORTS, count)
+        self.state.num_ports = count
 
     # --- port MACs ------------------------------------------------------------------
 
@@ -208,8 +221,7 @@ class CoreDriver:
         wanted.validate()
         if self.info is None:
             await self.connect()
-        if wanted.num_ports != self.info.num_ports:
-            raise ValueError(f"tables are for {wanted.num_ports} ports, the core has {self.info.num_ports}")
+        await self.set_active_ports(wanted.num_ports)
         have = self.state
         router_macs = wanted.port_macs if wanted.router_macs is None else wanted.router_macs
         for port in range(1, wanted.num_ports + 1):
@@ -244,7 +256,7 @@ class CoreDriver:
 
     async def read_counters(self) -> CoreCounters:
         """Every counter; zero counters are left out, as the model leaves them out."""
-        ports = [*range(1, self.state.num_ports + 1), CPU_PORT]
+        ports = [*range(1, self.info.num_ports + 1), CPU_PORT]
         counters = Counters()
         for port in ports:
             _keep(counters.rx_port, port, await self._counter(CounterArray.RX_PORT, port))

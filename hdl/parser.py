@@ -92,6 +92,9 @@ class Parser(wiring.Component):
         One header vector per frame, in order.
     router_mac, router_mac_valid : In
         The router MAC of this port (front ports only).
+    active_ports : In
+        Front ports in use, ``num_ports`` or fewer (CPU port only): a
+        ``packet_out`` to a port above it drops as BAD_PACKET_OUT_PORT.
 
     Latency: the header vector leaves 2 cycles after the frame's last beat
     is accepted (FIFO); the payload is readable 2 cycles after each beat.
@@ -123,6 +126,7 @@ class Parser(wiring.Component):
                 "header": Out(stream.Signature(HeaderVector)),
                 "router_mac": In(48),
                 "router_mac_valid": In(1),
+                "active_ports": In(8, init=num_ports),
             }
         )
 
@@ -318,7 +322,7 @@ class Parser(wiring.Component):
         m.d.comb += header.egress.eq(egress)
         with m.If(length < PACKET_OUT_HEADER_LEN):
             m.d.comb += [header.verdict.eq(EarlyVerdict.DROP), header.drop.eq(DropReason.TRUNCATED)]
-        with m.Elif((egress == 0) | (egress > self.num_ports)):
+        with m.Elif((egress == 0) | (egress > self.active_ports)):
             m.d.comb += [
                 header.verdict.eq(EarlyVerdict.DROP),
                 header.drop.eq(DropReason.BAD_PACKET_OUT_PORT),
