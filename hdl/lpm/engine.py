@@ -51,11 +51,11 @@ class LpmEngine(wiring.Component):
     Management
     ----------
     ``mgmt`` writes the memories (address map in :class:`LpmGeometry`); a read
-    returns :attr:`LpmGeometry.info_word`. Writes are registered once and take
-    2 cycles, except a write to the direct table, which is the commit point of
+    returns :attr:`LpmGeometry.info_word`. Writes are registered twice on the
+    way to the memories and are acknowledged in 2 cycles, except a write to the direct table, which is the commit point of
     every update: it is acknowledged only once every lookup that may have read
     the previous direct word has finished its memory reads
-    (``search_latency + 4`` cycles). So when the host reuses memory freed by
+    (``search_latency + 4`` cycles after the request). So when the host reuses memory freed by
     an update, no lookup in flight can still read it: each lookup sees the
     table before or after an update, never a mix.
     """
@@ -224,15 +224,16 @@ class LpmEngine(wiring.Component):
             m.d.sync += w_en.eq(idle & start & bus.we & (region == number))
             mem.write(m, w_index, w_data, w_en)
 
-        # The direct word is written one cycle after `start`; a lookup that read the
-        # old word in that cycle does its last memory read `search_latency - 1` later.
+        # The direct word is written two cycles after `start` (two write registers); a
+        # lookup that read the old word then does its last memory read
+        # `search_latency - 1` cycles later.
         fence = Signal(range(self.search_latency + 4))
         with m.FSM(name="mgmt"):
             with m.State("IDLE"):
                 m.d.comb += idle.eq(1)
                 with m.If(start):
                     with m.If(bus.we & (region == Region.DIRECT)):
-                        m.d.sync += fence.eq(self.search_latency + 1)
+                        m.d.sync += fence.eq(self.search_latency + 2)
                         m.next = "FENCE"
                     with m.Else():
                         m.d.sync += [bus.ack.eq(1), bus.dat_r.eq(g.info_word)]
@@ -314,9 +315,7 @@ class _BankedMemory:
                 # after the first output register (synth.py tells Yosys that the RAM
                 # itself need not handle collisions, so none of this sits in front
                 # of that register).
-                hit = w_en & (w_addr[: self.bank_bits] == addr[: self.bank_bits])
-                if len(self.banks) > 1:
-                    hit &= w_addr[self.bank_bits :] == i
+                hit = w_en[i] & (w_addr[: self.bank_bits] == addr[: self.bank_bits])
                 collided = later(later(hit, "hit0"), "hit1")
                 value = later(value, "q0")
                 fixed = Signal.like(value, name=f"{self.name}_fixed")
@@ -341,13 +340,21 @@ class _BankedMemory:
         return later(picked, "word")
 
     def write(self, m: Module, addr, data, enable) -> None:
-        """Connect the write port; call before :meth:`read`."""
-        self._write = (addr, data, enable)
+        """Connect the write port (one more register: address, data and each
+        bank's decoded enable); call before :meth:`read`."""
+        addr_q = Signal.like(addr, name=f"{self.name}_waddr", reset_less=True)
+        data_q = Signal(self.width, name=f"{self.name}_wdata", reset_less=True)
+        m.d.sync += [addr_q.eq(addr), data_q.eq(data[: self.width])]
+        enables = []
         for i, bank in enumerate(self.banks):
+            en_q = Signal(name=f"{self.name}_wen{i}")
+            m.d.sync += en_q.eq(enable & (addr[self.bank_bits :] == i))
+            enables.append(en_q)
             for (low, width), lane in zip(self.lanes, bank, strict=True):
                 port = lane.write_port()
                 m.d.comb += [
-                    port.addr.eq(addr[: self.bank_bits]),
-                    port.data.eq(data[low : low + width]),
-                    port.en.eq(enable & (addr[self.bank_bits :] == i)),
+                    port.addr.eq(addr_q[: self.bank_bits]),
+                    port.data.eq(data_q[low : low + width]),
+                    port.en.eq(en_q),
                 ]
+        self._write = (addr_q, data_q, enables)

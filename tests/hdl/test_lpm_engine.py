@@ -217,7 +217,7 @@ def test_latency_throughput_backpressure_and_bus_on_a_small_engine() -> None:
         for address, data in writes:
             cycles, _ = await mgmt_access(ctx, dut, address, data)
             fenced = address >> SMALL.region_bits == Region.DIRECT
-            assert cycles == (dut.search_latency + 3 if fenced else 1)
+            assert cycles == (dut.search_latency + 4 if fenced else 1)
         # One lookup per clock: every address offered in consecutive cycles.
         ctx.set(dut.result.ready, 1)
         stream = [addresses[i % len(addresses)] for i in range(3 * dut.queue_depth)]
