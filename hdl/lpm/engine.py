@@ -36,7 +36,9 @@ class LpmEngine(wiring.Component):
     result queue is empty: 5 cycles for the direct table, 5 per binary-search
     stage (memory read, two output registers, bank select, compare), 2 for
     the action table, 2 through the result queue. Every path is register
-    to register through at most one carry chain, for 125 MHz on an ECP5 -6.
+    to register through at most one carry chain; on an LFE5U-25F (-6) nextpnr
+    reaches 98.5 MHz, limited by the route from a block RAM to its first
+    output register (docs/benchmarks.md).
 
     Backpressure
     ------------
