@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+
+log = logging.getLogger(__name__)
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4  # sll_pkttype of frames this host sent itself
@@ -23,6 +26,7 @@ class RawSocketLink:
         self.sock.bind((ifname, 0))
         self.sock.setblocking(False)
         self._incoming: asyncio.Queue[bytes] | None = None
+        self.errors = 0  # frames lost to a port that was down
 
     def _on_readable(self) -> None:
         assert self._incoming is not None
@@ -30,6 +34,10 @@ class RawSocketLink:
             try:
                 frame, address = self.sock.recvfrom(MAX_FRAME)
             except BlockingIOError:
+                return
+            except OSError as error:  # e.g. the interface went down: like a port losing link
+                self.errors += 1
+                log.debug("%s: receive failed: %s", self.ifname, error)
                 return
             if address[2] != PACKET_OUTGOING:  # not the frames we sent ourselves
                 self._incoming.put_nowait(frame)
@@ -41,7 +49,12 @@ class RawSocketLink:
         return await self._incoming.get()
 
     async def send(self, frame: bytes) -> None:
-        await asyncio.get_running_loop().sock_sendall(self.sock, frame)
+        """Send ``frame``; on a port that is down or gone it is dropped and counted, as on a real port."""
+        try:
+            await asyncio.get_running_loop().sock_sendall(self.sock, frame)
+        except OSError as error:
+            self.errors += 1
+            log.debug("%s: send failed, frame dropped: %s", self.ifname, error)
 
     def close(self) -> None:
         if self._incoming is not None:

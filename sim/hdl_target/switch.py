@@ -19,6 +19,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 
 from hdl.driver import CoreDriver
 from hdl.lpm.compiler import LpmCompiler
@@ -65,12 +66,18 @@ class HdlSwitch:
     """One simulated HDL router: gateware, front-port bridges and the P4Runtime server."""
 
     def __init__(
-        self, build: RouterBuild, bindings: list[PortBinding], grpc_address: str, device_id: int = 1
+        self,
+        build: RouterBuild,
+        bindings: list[PortBinding],
+        grpc_address: str,
+        device_id: int = 1,
+        binary: Path | None = None,
     ):
         for binding in bindings:
             if not 1 <= binding.port <= build.num_ports:
                 raise ValueError(f"port {binding.port} is not a front port 1..{build.num_ports}")
         self.build = build
+        self.binary = binary
         self.bindings = bindings
         self.grpc_address = grpc_address
         self.device_id = device_id
@@ -81,7 +88,7 @@ class HdlSwitch:
         self.grpc_port: int | None = None
 
     async def start(self) -> None:
-        self.router = await VerilatedRouter.start(self.build)
+        self.router = await VerilatedRouter.start(self.build, self.binary)
         management = ManagementPort(self.router)
         self.links = {b.port: RawSocketLink(b.ifname) for b in self.bindings}
         self._tasks = [asyncio.create_task(self._router_output(management), name="router output")]
@@ -143,11 +150,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device-id", type=int, default=1)
     parser.add_argument("--num-ports", type=int, default=4, help="front ports of the built pipeline")
     parser.add_argument("--width", type=int, default=8, choices=(1, 4, 8), help="datapath width in bytes")
+    parser.add_argument(
+        "--binary",
+        type=Path,
+        help="a Verilated router already built for this configuration (default: build or find it cached)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     build = RouterBuild(num_ports=args.num_ports, width=args.width)
-    return asyncio.run(_serve(HdlSwitch(build, args.bindings, args.grpc, args.device_id)))
+    return asyncio.run(_serve(HdlSwitch(build, args.bindings, args.grpc, args.device_id, binary=args.binary)))
 
 
 async def _serve(switch: HdlSwitch) -> int:

@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     topology = TOPOLOGIES[args.topology]()
-    problem = dataplane_problem(args.target, args.device_config)
+    problem = dataplane_problem(args.target, args.device_config, args.p4info)
     if problem:
         console.print(f"[red]twinrouter demo: {problem}[/red]")
         return 2

@@ -198,6 +198,7 @@ class HdlRouter(TwinRouter):
             "--grpc", f"127.0.0.1:{spec['grpc_port']}",
             "--num-ports", str(spec["num_ports"]),
             "--width", str(spec.get("width", 8)),
+            *(["--binary", plan["hdl_binary"]] if plan.get("hdl_binary") else []),
         ]  # fmt: skip
 
 

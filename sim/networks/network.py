@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from controller.status import query, socket_path
-from sim.p4build import BMV2_JSON_PATH
+from sim.p4build import BMV2_JSON_PATH, P4INFO_PATH
 
 from .configs import OspfTiming, frr_ospfd_conf, frr_zebra_conf, router_toml
 from .topology import RouterKind, Topology
@@ -66,8 +66,15 @@ class NetworkOptions:
     verbose: bool = False
 
 
-def dataplane_problem(dataplane: Dataplane, device_config: Path | None = None) -> str | None:
+def dataplane_problem(
+    dataplane: Dataplane, device_config: Path | None = None, p4info: Path | None = None
+) -> str | None:
     """Why ``dataplane`` cannot run here, or None."""
+    if not (p4info or P4INFO_PATH).is_file():
+        # Every controller pushes the P4 program's P4Info, whatever the data plane.
+        return (
+            f"{P4INFO_PATH} is not built: run 'make p4' (needs p4c-bm2-ss, see docs/p4.md), or pass --p4info"
+        )
     if dataplane is Dataplane.BMV2:
         if shutil.which("simple_switch_grpc") is None:
             return "simple_switch_grpc (BMv2) is not on PATH; see docs/p4.md for how to install it"
@@ -80,12 +87,17 @@ def dataplane_problem(dataplane: Dataplane, device_config: Path | None = None) -
     return None
 
 
-def prebuild(dataplane: Dataplane) -> None:
-    """Compile (or find cached) the Verilated router once, before several switches would race to."""
-    if dataplane is Dataplane.HDL:
-        from sim.hdl_target.verilated_router import RouterBuild, build_binary
+def prebuild(dataplane: Dataplane) -> Path | None:
+    """Compile (or find cached) the Verilated router once, before several switches would race to.
 
-        build_binary(RouterBuild(num_ports=NUM_PORTS, width=HDL_WIDTH))
+    Returns the executable, which every switch of the network is then given
+    (``hdl-switch --binary``), so they all run the very build made here.
+    """
+    if dataplane is not Dataplane.HDL:
+        return None
+    from sim.hdl_target.verilated_router import RouterBuild, build_binary
+
+    return build_binary(RouterBuild(num_ports=NUM_PORTS, width=HDL_WIDTH))
 
 
 def write_plan(topology: Topology, options: NetworkOptions, run_dir: Path) -> Path:
@@ -208,7 +220,7 @@ class Network(contextlib.AbstractContextManager["Network"]):
     # --- lifecycle -----------------------------------------------------------------
 
     def start(self) -> Network:
-        problem = dataplane_problem(self.options.dataplane, self.options.device_config)
+        problem = dataplane_problem(self.options.dataplane, self.options.device_config, self.options.p4info)
         if problem:
             raise NetworkError(problem)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -216,7 +228,10 @@ class Network(contextlib.AbstractContextManager["Network"]):
         plan = write_plan(self.topology, self.options, self.run_dir)
         if self.options.dataplane is Dataplane.HDL:
             self.progress("building the router gateware (only the first run: a few minutes)")
-            prebuild(self.options.dataplane)
+            binary = prebuild(self.options.dataplane)
+            spec = json.loads(plan.read_text())
+            spec["hdl_binary"] = str(binary)
+            plan.write_text(json.dumps(spec, indent=1))
         self._stderr = (self.run_dir / "runner.log").open("w")
         env = dict(os.environ, PYTHONPATH=str(REPO))
         self._runner = subprocess.Popen(
