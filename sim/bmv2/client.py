@@ -82,11 +82,13 @@ class RouterClient:
             PUNTS: (counters.punts, lambda index: _enum_or_int(PuntReason, index)),
         }
         wanted = [P4CounterEntry(name) for name in cells]
+        by_alias = {name.rsplit(".", 1)[-1]: name for name in cells}
         async for entry in self._switch.read(wanted):
             assert isinstance(entry, P4CounterEntry) and entry.index is not None
             if entry.packet_count == 0 and entry.byte_count == 0:
                 continue
-            cell, index_of = cells[entry.counter_id]
+            # finsy names a counter entry by the P4Info alias ("rx_port"), not the full name.
+            cell, index_of = cells[by_alias.get(entry.counter_id, entry.counter_id)]
             cell[index_of(entry.index)] = CounterValue(entry.packet_count, entry.byte_count)
         return counters
 

@@ -412,7 +412,8 @@ def test_packet_in_carries_ingress_port_and_reason_and_packet_out_reaches_the_po
             )
             dataplane.receive(3, arp)
             packet = (await client.next("packet")).packet
-            names = {m.id: m.name for m in P4INFO.controller_packet_metadata[0].metadata}
+            packet_in = next(h for h in P4INFO.controller_packet_metadata if h.preamble.name == "packet_in")
+            names = {m.id: m.name for m in packet_in.metadata}
             metadata = {names[m.metadata_id]: int.from_bytes(m.value, "big") for m in packet.metadata}
             assert metadata == {"ingress_port": 3, "reason": PuntReason.ARP}
             assert packet.payload == arp
