@@ -19,7 +19,7 @@ joined through a :class:`Cable` node, which can be cut. A twinrouter node
 runs its data-plane process bound to its interfaces, P4Runtime on the
 namespace's 127.0.0.1, and its controller in the same namespace. Everything
 started is stopped by its PID on the way out, also on SIGINT/SIGTERM and on
-errors; the namespaces go with their shells (never ``mn -c``).
+errors; the namespaces go with their shells (never Mininet's global cleanup).
 """
 
 from __future__ import annotations
