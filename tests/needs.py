@@ -13,5 +13,5 @@ def _missing(path) -> str:
 
 #: The P4Runtime tests need p4c's P4Info (committed once built; see docs/p4.md).
 P4INFO_MISSING = _missing(P4INFO_PATH)
-needs_p4info = pytest.mark.skipif(not P4INFO_PATH.exists(), reason=P4INFO_MISSING)
+needs_p4info = pytest.mark.skipif(not P4INFO_PATH.exists(), reason=P4INFO_MISSING)  # p4c output
 needs_bmv2_json = pytest.mark.skipif(not BMV2_JSON_PATH.exists(), reason=_missing(BMV2_JSON_PATH))

@@ -18,7 +18,7 @@ from sim.p4rt_tables import table_entries
 from tests.needs import P4INFO_MISSING
 
 if not P4INFO_PATH.exists():
-    pytest.skip(P4INFO_MISSING, allow_module_level=True)
+    pytest.skip(P4INFO_MISSING, allow_module_level=True)  # p4c has not produced p4/build yet
 P4INFO = load_p4info()
 CODEC = EntryCodec(P4INFO)
 IDS = {p.preamble.name: p.preamble.id for kind in ("tables", "actions") for p in getattr(P4INFO, kind)}

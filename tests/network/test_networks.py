@@ -31,7 +31,7 @@ DATAPLANES = [
         id="bmv2",
         marks=[
             pytest.mark.bmv2,
-            pytest.mark.skipif(
+            pytest.mark.skipif(  # BMv2 (simple_switch_grpc) absent
                 BMV2_MISSING, reason="simple_switch_grpc (BMv2) is not on PATH; see docs/p4.md"
             ),
             needs_bmv2_json,

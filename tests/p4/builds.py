@@ -11,7 +11,7 @@ from sim.model.codes import DEFAULT_NUM_PORTS
 NO_BUILD = not (COMMITTED.p4info.exists() and COMMITTED.bmv2_json.exists()) and compiler_binary() is None
 NO_BUILD_REASON = "p4/build/ has not been compiled yet and p4c-bm2-ss is not on PATH (see docs/p4.md)"
 
-needs_build = pytest.mark.skipif(NO_BUILD, reason=NO_BUILD_REASON)
+needs_build = pytest.mark.skipif(NO_BUILD, reason=NO_BUILD_REASON)  # no p4c and no p4c output
 
 
 class Builds:

@@ -12,7 +12,7 @@ from sim.bmv2.compile import COMMITTED, compile_router, compiler_binary
 
 pytestmark = [
     pytest.mark.p4c,
-    pytest.mark.skipif(
+    pytest.mark.skipif(  # p4c-bm2-ss absent
         compiler_binary() is None, reason="p4c-bm2-ss is not on PATH (needed to recompile; see docs/p4.md)"
     ),
 ]
