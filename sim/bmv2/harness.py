@@ -59,6 +59,18 @@ def injection_problem(frame: bytes, ingress_port: int, *, dataplane_grpc: bool =
     return None
 
 
+def delivery_problem(outcome: Outcome) -> str | None:
+    """Why a veth cannot deliver what the switch should send for ``outcome``, or None if it can.
+
+    BMv2 transmits a runt the program forwards (a packet_out of a few bytes,
+    say), but Linux refuses to put it on a veth; the dataplane gRPC service
+    returns it instead.
+    """
+    if isinstance(outcome, Forward) and len(outcome.frame) < ETH_HEADER_LEN:
+        return f"a veth cannot carry the {len(outcome.frame)}-byte frame the switch sends"
+    return None
+
+
 @dataclass
 class Observation:
     """Everything the switch did after one frame went in."""
@@ -127,13 +139,14 @@ class Bmv2Router:
         )
         ports: Ports | None = None
         try:
-            if dataplane_grpc:
-                ports = GrpcPorts(switch.dataplane_address, DEVICE_ID, num_ports)
-            else:
-                ports = VethPorts({port: switch.packet_socket(port) for port in range(1, num_ports + 1)})
             async with RouterClient(
                 switch.p4runtime_address, build.p4info, build.bmv2_json, DEVICE_ID
             ) as client:
+                # The dataplane service answers "not ready" until a pipeline is in: open it after the push.
+                if dataplane_grpc:
+                    ports = GrpcPorts(switch.dataplane_address, DEVICE_ID, num_ports)
+                else:
+                    ports = VethPorts({port: switch.packet_socket(port) for port in range(1, num_ports + 1)})
                 yield cls(switch, client, ports)
         finally:
             if ports is not None:

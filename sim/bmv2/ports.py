@@ -117,6 +117,10 @@ class GrpcPorts:
     def send(self, port: int, frame: bytes) -> None:
         if not frame:
             raise ValueError("the dataplane gRPC service ignores empty frames")
+        if self._reader.done():
+            # The stream ended (the switch refused or closed it): say so rather than lose the frame.
+            error = self._reader.exception() if not self._reader.cancelled() else None
+            raise ConnectionError(f"the dataplane gRPC stream is closed: {error or 'cancelled'}")
         self._outbox.put_nowait(_REQUEST(device_id=self._device_id, port=port, packet=frame))
 
     async def close(self) -> None:

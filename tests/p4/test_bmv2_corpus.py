@@ -3,7 +3,7 @@
 Each vector's outcome (forwarded frame byte for byte and port, packet-in
 reason and ingress port, or drop reason) and every counter cell that moved
 must be what the model says. Frames travel on veths; the runts a veth cannot
-carry go through BMv2's dataplane gRPC service instead. Only empty frames,
+carry, in or out, go through BMv2's dataplane gRPC service instead. Only empty frames,
 which no interface of BMv2's takes, are left out (see test_bmv2_harness.py).
 """
 
@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from sim.bmv2 import injection_problem, switch_binary
+from sim.bmv2 import delivery_problem, injection_problem, switch_binary
 from sim.bmv2.compile import compiler_binary
 from sim.bmv2.corpus import run_vectors
 from sim.model.codes import DEFAULT_NUM_PORTS
@@ -35,8 +35,12 @@ LOG_LEVEL = os.environ.get("TWINROUTER_BMV2_LOG", "info")
 
 
 def _run_everywhere(vectors, build_for, run_dir):
-    """Run on veths what they carry, the other non-empty runts on the dataplane gRPC service."""
-    on_veth = [v for v in vectors if injection_problem(v.frame, v.ingress_port) is None]
+    """Run on veths what they carry both ways, the other non-empty frames on the dataplane gRPC service."""
+    on_veth = [
+        v
+        for v in vectors
+        if injection_problem(v.frame, v.ingress_port) is None and delivery_problem(v.expected) is None
+    ]
     on_grpc = [
         v
         for v in vectors

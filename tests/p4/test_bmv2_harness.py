@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.bmv2 import Observation, counters_delta, injection_problem
+from sim.bmv2 import Observation, counters_delta, delivery_problem, injection_problem
 from sim.model import CPU_PORT, Drop, DropReason, Forward, PuntReason
 from sim.model.outcome import Counters, CounterValue
 
@@ -44,3 +44,9 @@ def test_observation_needs_exactly_one_event():
     two = Observation(forwarded=[Forward(1, b"a"), Forward(2, b"a")])
     assert two.outcome() is None
     assert Observation(forwarded=[Forward(1, b"a")], counters=drop).outcome() is None
+
+
+def test_delivery_limits():
+    assert delivery_problem(Forward(4, b"\x02" * 6)) is not None
+    assert delivery_problem(Forward(4, b"\x02" * 14)) is None
+    assert delivery_problem(Drop(DropReason.TRUNCATED)) is None
