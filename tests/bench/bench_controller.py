@@ -100,7 +100,7 @@ def bmv2_target():
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "bmv2.log"
         command = [
-            "simple_switch_grpc", "--no-p4", "--thrift-port", str(_free_port()), "--log-file", str(log),
+            "simple_switch_grpc", "--no-p4", "--device-id", "1", "--thrift-port", str(_free_port()), "--log-file", str(log),
             "--", f"--grpc-server-addr=127.0.0.1:{port}", "--cpu-port=255",
         ]  # fmt: skip
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -56,7 +56,7 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def bmv2(port: int, tmp_path) -> Iterator[None]:
     command = [
-        "simple_switch_grpc", "--no-p4", "--thrift-port", str(_free_port()),
+        "simple_switch_grpc", "--no-p4", "--device-id", "1", "--thrift-port", str(_free_port()),
         "--log-file", str(tmp_path / f"bmv2-{time.monotonic_ns()}"),
         "--", f"--grpc-server-addr=127.0.0.1:{port}", f"--cpu-port={CPU_PORT}",
     ]  # fmt: skip
