@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import finsy.switch
 import pytest
 from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
@@ -106,3 +107,9 @@ def router(config, clock, switch) -> Router:
     router.start()
     router.connected()
     return router
+
+
+@pytest.fixture
+def quick_retry(monkeypatch):
+    """finsy waits 10 s before reconnecting after a session shorter than 2 s; tests restart sooner."""
+    monkeypatch.setattr(finsy.switch, "_FAIL_THROTTLE_SECS", 0.2)

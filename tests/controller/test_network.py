@@ -1,43 +1,69 @@
-"""Real hosts, real ping and traceroute, through the controller.
+"""Real hosts, real ping and traceroute, through the controller, on every data plane.
 
 Two hosts on two subnets, each in its own network namespace, cabled by
-veth pairs to a third namespace where the switch's ports are: our
-P4Runtime server with the reference model as data plane, bound to those
-interfaces. The controller programs it over P4Runtime on 127.0.0.1. The
+veth pairs to a third namespace where the switch's ports are. The switch
+is a process bound to those interfaces (see :mod:`.dataplanes`): the
+reference model, the HDL router under Verilator (``twinrouter hdl-switch``)
+or BMv2. The controller programs it over P4Runtime on a Unix socket. The
 hosts are plain Linux: they ARP for their gateway, ping, and run traceroute.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
-from controller.clock import AsyncioClock
 from controller.config import parse_config
-from controller.p4rt import P4RuntimeDataplane, PipelineFiles
-from controller.router import Router
-from sim.hdl_target.links import RawSocketLink
+from controller.intent import Op, Table, Update
+from sim.model import MacAddress, NullRoute
 from sim.netns import Namespace, NetnsLab, run
-from sim.p4build import P4INFO_PATH
-from sim.p4rt_server.model_dataplane import ModelDataPlane
-from sim.p4rt_server.server import P4RuntimeServer
 from tests.needs import needs_p4info
 
-from .conftest import HOST_A, HOST_B, ROUTER_TOML
+from .conftest import HOST_A, HOST_B, ROUTER_TOML, Host
+from .dataplanes import DATA_PLANE_PARAMS, DATA_PLANES, SwitchProcess
+from .session import running_controller, settled, until
 
 pytestmark = [
     needs_p4info,
     pytest.mark.network,  # needs root: sim.netns refuses, failing the test, without it
+    pytest.mark.usefixtures("quick_retry"),
 ]
 CONFIG = parse_config(ROUTER_TOML, "r1.toml")
 OFFLOADS = ("rx", "tx", "sg", "tso", "gso", "gro")
 TIMEOUT = 30.0
 
 
-def _host(lab: NetnsLab, switch: Namespace, port: int, host) -> Namespace:
+@dataclass(frozen=True)
+class Network:
+    host_a: Namespace
+    host_b: Namespace
+    switch: SwitchProcess
+
+    def controller(self, election_id: int = 10):
+        return running_controller(CONFIG, self.switch.address, self.switch.kind.pipeline, election_id)
+
+
+@pytest.fixture(params=DATA_PLANE_PARAMS)
+def network(request, tmp_path) -> Iterator[Network]:
+    with NetnsLab("twr-ctl") as lab:
+        switch_ns = lab.namespace("sw")
+        switch_ns.sysctl({"net.ipv6.conf.all.disable_ipv6": 1})
+        host_a = _host(lab, switch_ns, 1, HOST_A)
+        host_b = _host(lab, switch_ns, 2, HOST_B)
+        switch = SwitchProcess(DATA_PLANES[request.param], switch_ns, [(1, "p1"), (2, "p2")], tmp_path)
+        switch.start()
+        try:
+            yield Network(host_a, host_b, switch)
+        finally:
+            switch.stop()
+
+
+def _host(lab: NetnsLab, switch: Namespace, port: int, host: Host) -> Namespace:
     ns = lab.namespace(host.name.lower())
     lab.veth(switch, f"p{port}", ns, "eth0", a_mac=None, b_mac=host.mac)
     ns.sysctl({"net.ipv6.conf.all.disable_ipv6": 1})
@@ -63,63 +89,77 @@ async def _in(ns: Namespace, *command: str) -> tuple[int, str]:
     return process.returncode, out.decode()
 
 
-async def _pump_in(link: RawSocketLink, dataplane: ModelDataPlane, port: int) -> None:
-    while True:
-        dataplane.receive(port, await link.recv())
+async def _ping(ns: Namespace, address: str, count: int = 1) -> None:
+    code, out = await _in(ns, "ping", "-c", str(count), "-i", "0.2", "-W", "2", address)
+    assert code == 0 and f"{count} received" in out, out
 
 
-async def _pump_out(link: RawSocketLink, dataplane: ModelDataPlane, port: int) -> None:
-    while True:
-        await link.send(await dataplane.egress[port].get())
+def test_hosts_ping_each_other_and_the_router_and_traceroute_sees_each_hop(network):
+    async def scenario():
+        async with network.controller():
+            await _ping(network.host_a, HOST_B.ip, count=3)
+            await _ping(network.host_b, HOST_A.ip)  # and back: both neighbours are in the switch now
+            await _ping(network.host_a, "10.0.2.1")  # the router's far address
+
+            code, out = await _in(network.host_a, "traceroute", "-I", "-n", "-q", "1", "-w", "2", HOST_B.ip)
+            hops = re.findall(r"^\s*(\d+)\s+(\S+)", out, re.MULTILINE)
+            assert hops == [("1", "10.0.1.1"), ("2", HOST_B.ip)], out
+
+            code, out = await _in(network.host_a, "ping", "-c", "1", "-W", "2", "8.8.8.8")
+            assert code != 0 and "From 10.0.1.1" in out and "Destination Net Unreachable" in out, out
+
+    asyncio.run(scenario())
 
 
-def test_hosts_ping_each_other_and_the_router_and_traceroute_sees_each_hop():
-    with NetnsLab("twr-ctl") as lab:
-        switch = lab.namespace("sw")
-        switch.sysctl({"net.ipv6.conf.all.disable_ipv6": 1})
-        host_a = _host(lab, switch, 1, HOST_A)
-        host_b = _host(lab, switch, 2, HOST_B)
+def test_a_restarted_switch_gets_every_entry_once_and_a_restarted_controller_writes_nothing(network):
+    async def scenario():
+        async with network.controller() as (router, session):
+            await _ping(network.host_a, HOST_B.ip)
+            await settled(session)
+            intent = router.intent()
+            assert (Table.ARP, IPv4Address(HOST_A.ip)) in intent and (
+                Table.ARP,
+                IPv4Address(HOST_B.ip),
+            ) in intent
+            written = session.counters["reconcile_updates"]
 
-        async def scenario():
-            dataplane = ModelDataPlane(num_ports=4)
-            server = P4RuntimeServer(dataplane)
-            port = await server.start("127.0.0.1:0")
-            with switch.entered():
-                links = {1: RawSocketLink("p1"), 2: RawSocketLink("p2")}
-            session = P4RuntimeDataplane(f"127.0.0.1:{port}", PipelineFiles(P4INFO_PATH))
-            router = Router(CONFIG, AsyncioClock(), session)
-            router.start()
-            tasks = [asyncio.create_task(session.run(router.handle_packet_in, on_synced=router.connected))]
-            for number, link in links.items():
-                tasks.append(asyncio.create_task(_pump_in(link, dataplane, number)))
-                tasks.append(asyncio.create_task(_pump_out(link, dataplane, number)))
-            try:
-                await asyncio.wait_for(session.synced.wait(), TIMEOUT)
+            # The switch process goes away mid-run and comes back empty.
+            await asyncio.to_thread(network.switch.restart)
+            await until(lambda: session.counters["reconciles"] == 2)
+            await settled(session)
+            assert await session.read_entries() == intent
+            # Every entry written exactly once (an INSERT of a duplicate would have been refused).
+            assert session.counters["reconcile_updates"] - written == len(intent)
+            assert session.counters["updates_rejected"] == 0
+            await _ping(network.host_a, HOST_B.ip)  # traffic resumes, with the neighbours restored
 
-                code, out = await _in(host_a, "ping", "-c", "3", "-i", "0.2", "-W", "2", HOST_B.ip)
-                assert code == 0, out
-                assert "3 received" in out
+        # The controller goes away; the switch keeps its tables and forwards on its own meanwhile.
+        await _ping(network.host_b, HOST_A.ip)
+        async with network.controller(election_id=11) as (router, session):
+            await settled(session)
+            await _ping(network.host_a, HOST_B.ip, count=3)
+            await _ping(network.host_a, "10.0.2.1")
+            # It adopted what it found and wrote nothing, then or since.
+            assert router.intent() == intent
+            assert session.counters["reconcile_updates"] == 0
+            assert session.counters["writes"] == 0
+            assert await session.read_entries() == intent
 
-                code, out = await _in(host_b, "ping", "-c", "1", "-W", "2", HOST_A.ip)
-                assert code == 0, out  # and back: both neighbours are in the switch now
+    asyncio.run(scenario())
 
-                code, out = await _in(host_a, "ping", "-c", "1", "-W", "2", "10.0.2.1")
-                assert code == 0, out  # the router's far address
 
-                code, out = await _in(host_a, "traceroute", "-I", "-n", "-q", "1", "-w", "2", HOST_B.ip)
-                hops = re.findall(r"^\s*(\d+)\s+(\S+)", out, re.MULTILINE)
-                assert hops == [("1", "10.0.1.1"), ("2", HOST_B.ip)], out
+def test_stale_and_wrong_entries_found_on_the_switch_are_removed_and_fixed(network):
+    async def scenario():
+        async with network.controller() as (router, session):
+            await settled(session)
+            # Behind the controller's back: a stale route, and a wrong source MAC on port 1.
+            stale = Update(Op.INSERT, Table.IPV4_LPM, IPv4Network("10.77.0.0/16"), NullRoute())
+            wrong = Update(Op.MODIFY, Table.PORT_MAC, 1, MacAddress(0x02_00_00_00_99_99))
+            await session.switch.write([session.codec.update(stale), session.codec.update(wrong)])
+        async with network.controller(election_id=11) as (router, session):
+            await settled(session)
+            assert session.counters["reconcile_updates"] == 2
+            assert await session.read_entries() == router.intent()
+            await _ping(network.host_a, HOST_B.ip)  # answers leave port 1 from the router's MAC again
 
-                code, out = await _in(host_a, "ping", "-c", "1", "-W", "2", "8.8.8.8")
-                assert code != 0 and "From 10.0.1.1" in out and "Destination Net Unreachable" in out, out
-            finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                for link in links.values():
-                    link.close()
-                await server.stop()
-
-        asyncio.run(scenario())
+    asyncio.run(scenario())
