@@ -1,9 +1,8 @@
-"""How test frames reach the switch's ports and come back: veths, or BMv2's dataplane gRPC service.
+"""BMv2's own way for test frames to reach the switch's ports and come back.
 
-:class:`VethPorts` is the real thing: an AF_PACKET socket on the far end of
-each front-panel veth, exactly what a Mininet host sees. Linux cannot carry
-a frame shorter than an Ethernet header on a veth, so :class:`GrpcPorts`
-uses ``simple_switch_grpc --dp-grpc-server-addr`` instead, whose
+Veths (:class:`sim.p4rt_harness.wiring.VethPorts`) are the real thing, but
+Linux cannot carry a frame shorter than an Ethernet header on one, so
+:class:`GrpcPorts` uses ``simple_switch_grpc --dp-grpc-server-addr`` instead, whose
 ``p4.bm.DataplaneInterface`` stream hands the switch any non-empty byte
 string on any port (the CPU port included) and returns what it transmits.
 """
@@ -11,50 +10,9 @@ string on any port (the CPU port included) and returns what it transmits.
 from __future__ import annotations
 
 import asyncio
-import socket
-from typing import Protocol
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
-
-class Ports(Protocol):
-    """Frames in on a port; everything the switch transmits on front-panel ports, by port."""
-
-    received: dict[int, asyncio.Queue[bytes]]
-
-    def send(self, port: int, frame: bytes) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class VethPorts:
-    """One non-blocking AF_PACKET socket per front-panel port, read by the event loop."""
-
-    def __init__(self, sockets: dict[int, socket.socket]) -> None:
-        self._sockets = sockets
-        self._loop = asyncio.get_running_loop()
-        self.received: dict[int, asyncio.Queue[bytes]] = {port: asyncio.Queue() for port in sockets}
-        for port, sock in sockets.items():
-            self._loop.add_reader(sock.fileno(), self._receive, port)
-
-    def _receive(self, port: int) -> None:
-        sock = self._sockets[port]
-        while True:
-            try:
-                frame, address = sock.recvfrom(1 << 16)
-            except BlockingIOError:
-                return
-            if address[2] != socket.PACKET_OUTGOING:  # a packet socket sees its own sends too
-                self.received[port].put_nowait(frame)
-
-    def send(self, port: int, frame: bytes) -> None:
-        self._sockets[port].send(frame)
-
-    async def close(self) -> None:
-        for sock in self._sockets.values():
-            self._loop.remove_reader(sock.fileno())
-            sock.close()
 
 
 def _dataplane_messages() -> tuple[type, type]:

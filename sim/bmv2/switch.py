@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,8 @@ from pathlib import Path
 from typing import IO
 
 from sim.model.codes import CPU_PORT
-from sim.netns import Namespace, NetnsLab, run
+from sim.netns import Namespace, NetnsLab
+from sim.p4rt_harness.wiring import switch_port_ifname, wired_namespace
 
 LOG = logging.getLogger(__name__)
 
@@ -29,41 +29,9 @@ DEVICE_ID = 1
 THRIFT_PORT = 9090
 
 
-#: Large enough for the corpus's 9000-byte frames.
-VETH_MTU = 9500
-# Offloads that could rewrite or merge frames between a socket and the wire.
-_OFFLOADS = ("rx", "tx", "sg", "tso", "gso", "gro")
-
-
 def switch_binary() -> str | None:
     """Path of ``simple_switch_grpc`` on PATH, or None."""
     return shutil.which(SWITCH_BINARY)
-
-
-def switch_port_ifname(port: int) -> str:
-    return f"sw{port}"
-
-
-def host_port_ifname(port: int) -> str:
-    return f"host{port}"
-
-
-def _wired_namespace(lab: NetnsLab, num_ports: int) -> Namespace:
-    """A namespace holding veth pairs ``sw<N>`` (the switch's) -- ``host<N>`` (the test's).
-
-    Nothing in it talks on its own: IPv6 is off before any link comes up (no
-    router solicitations, no MLD) and no link has an address, so every frame
-    on a veth is one the test sent or the switch forwarded.
-    """
-    namespace = lab.namespace("bmv2")
-    namespace.sysctl({"net.ipv6.conf.all.disable_ipv6": 1, "net.ipv6.conf.default.disable_ipv6": 1})
-    for port in range(1, num_ports + 1):
-        ends = (switch_port_ifname(port), host_port_ifname(port))
-        lab.veth(namespace, ends[0], namespace, ends[1], mtu=VETH_MTU)
-        for end in ends:
-            offloads = [arg for offload in _OFFLOADS for arg in (offload, "off")]
-            run(["ip", "netns", "exec", namespace.name, "ethtool", "-K", end, *offloads])
-    return namespace
 
 
 @dataclass
@@ -111,7 +79,7 @@ class Bmv2Switch:
         lab = NetnsLab("trbm")
         try:
             veth_ports = 0 if dataplane_grpc else num_ports
-            namespace = _wired_namespace(lab, veth_ports)
+            namespace = wired_namespace(lab, veth_ports, "bmv2")
             sockets = [run_dir / "p4runtime.sock", *([run_dir / "dataplane.sock"] if dataplane_grpc else [])]
             for path in sockets:
                 path.unlink(missing_ok=True)
@@ -155,13 +123,6 @@ class Bmv2Switch:
             switch.stop()
             raise
         return switch
-
-    def packet_socket(self, port: int) -> socket.socket:
-        """A non-blocking raw socket on the far end of front-panel ``port``'s veth."""
-        sock = self.namespace.packet_socket(host_port_ifname(port))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-        sock.setblocking(False)
-        return sock
 
     def _wait_listening(self, socket_path: Path, timeout: float) -> None:
         deadline = time.monotonic() + timeout

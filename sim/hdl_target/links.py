@@ -6,6 +6,8 @@ import asyncio
 import logging
 import socket
 
+from sim.packet_socket import keep_vlan_tags, receive_frame
+
 log = logging.getLogger(__name__)
 
 ETH_P_ALL = 0x0003
@@ -25,6 +27,7 @@ class RawSocketLink:
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         self.sock.bind((ifname, 0))
         self.sock.setblocking(False)
+        keep_vlan_tags(self.sock)  # an 802.1Q frame reaches the pipeline tagged, as it was sent
         self._incoming: asyncio.Queue[bytes] | None = None
         self.errors = 0  # frames lost to a port that was down
 
@@ -32,14 +35,14 @@ class RawSocketLink:
         assert self._incoming is not None
         while True:
             try:
-                frame, address = self.sock.recvfrom(MAX_FRAME)
+                frame, pkttype = receive_frame(self.sock, MAX_FRAME)
             except BlockingIOError:
                 return
             except OSError as error:  # e.g. the interface went down: like a port losing link
                 self.errors += 1
                 log.debug("%s: receive failed: %s", self.ifname, error)
                 return
-            if address[2] != PACKET_OUTGOING:  # not the frames we sent ourselves
+            if pkttype != PACKET_OUTGOING:  # not the frames we sent ourselves
                 self._incoming.put_nowait(frame)
 
     async def recv(self) -> bytes:

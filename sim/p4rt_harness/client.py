@@ -1,8 +1,10 @@
-"""A small asyncio P4Runtime client for the router program, on finsy.
+"""A small asyncio P4Runtime client for any target running the router's P4Info, on finsy.
 
-It becomes primary, pushes the compiled program, writes table state, reads
-the counters back as the model's :class:`~sim.model.outcome.Counters`, and
-does packet I/O on the CPU port (packet-out in, packet-in out).
+It becomes primary, pushes the pipeline (the P4Info, with BMv2's JSON or an
+empty device config for the HDL target, whose pipeline is fixed), writes
+table state, reads the counters back as the model's
+:class:`~sim.model.outcome.Counters`, and does packet I/O on the CPU port
+(packet-out in, packet-in out).
 """
 
 from __future__ import annotations
@@ -31,11 +33,15 @@ PUNTS = "ingress.punts"
 class RouterClient:
     """The primary P4Runtime session with one switch running ``router.p4``.
 
-    Use as ``async with RouterClient(address, p4info, bmv2_json, device_id) as client``.
+    Use as ``async with RouterClient(address, p4info, device_config, device_id) as client``;
+    ``device_config`` is the target's program (BMv2's JSON), or None for a
+    target with a fixed pipeline.
     """
 
-    def __init__(self, address: str, p4info: Path, device_config: Path, device_id: int) -> None:
-        options = SwitchOptions(p4info=p4info, p4blob=device_config, p4force=True, device_id=device_id)
+    def __init__(self, address: str, p4info: Path, device_config: Path | None, device_id: int) -> None:
+        # finsy pushes the pipeline only with a device config: an empty one still pushes the P4Info.
+        blob = device_config if device_config is not None else b""
+        options = SwitchOptions(p4info=p4info, p4blob=blob, p4force=True, device_id=device_id)
         self._switch = Switch("router", address, options)
         self._packet_ins: asyncio.Queue[P4PacketIn] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
