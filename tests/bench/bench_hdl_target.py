@@ -7,6 +7,13 @@ runs (the default build, cached after its first compile).
   MgmtClient -> the pipe -> the Verilated management channel -> the bus;
 * table writes: neighbour entries installed through CoreDriver (each is a
   few management words and a commit), and routes through the LPM compiler;
+* table writes through P4Runtime: ``twinrouter hdl-switch`` started as its
+  own process (P4Runtime on a Unix socket), a finsy client in this process
+  inserting and then deleting routes and neighbour entries, all of them in
+  one WriteRequest, then one update per WriteRequest; end to end, from the
+  client's request to the server's answer, which comes once every update has
+  reached the gateware over the management channel (best of 3 runs); and the
+  round trip of a request that stops at the server (a Read of an empty table);
 * forwarding: frames sent from a host namespace into port 1 of an
   ``HdlSwitch`` bound to veths in a router namespace, counted at the host on
   port 2: delivered frames per second at the offered load, 64- and 1500-byte
@@ -16,10 +23,17 @@ runs (the default build, cached after its first compile).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
 
+from finsy import P4TableEntry, Switch, SwitchOptions
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
@@ -28,9 +42,11 @@ from hdl.lpm.compiler import LpmCompiler
 from sim.hdl_target.dataplane import ChannelBus
 from sim.hdl_target.mgmt_client import MgmtClient
 from sim.hdl_target.switch import MGMT_PORT, HdlSwitch, ManagementPort, PortBinding
-from sim.hdl_target.verilated_router import RouterBuild, VerilatedRouter
+from sim.hdl_target.verilated_router import RouterBuild, VerilatedRouter, build_binary
 from sim.model import Direct, MacAddress, TableState
 from sim.netns import NetnsLab
+from sim.p4build import P4INFO_PATH
+from sim.p4rt_tables import LOCAL_IP, neighbour_entry, route_entry
 
 BUILD = RouterBuild()
 ROUNDS = 2000
@@ -38,6 +54,10 @@ ENTRIES = 200
 NEIGHBOURS = 128  # the default build's neighbour table holds 256 (2-way hash: fuller refuses some)
 FRAMES = 3000
 WINDOW = 32
+#: Routes written through P4Runtime: the default build's LPM holds 512 prefixes.
+P4RT_ROUTES = 500
+#: Each P4Runtime write figure is the best of this many runs: the machine is shared.
+P4RT_REPEATS = 3
 
 
 async def management_figures() -> None:
@@ -77,6 +97,83 @@ async def management_figures() -> None:
     finally:
         task.cancel()
         await router.stop()
+
+
+@contextlib.contextmanager
+def hdl_switch_process(run_dir: Path) -> Iterator[str]:
+    """``twinrouter hdl-switch`` (no front port bound) in a process of its own; yields its P4Runtime address."""
+    grpc_socket = run_dir / "p4runtime.sock"
+    argv = [sys.executable, "-m", "controller.cli", "hdl-switch", "--grpc", f"unix:{grpc_socket}"]
+    argv += ["--binary", str(build_binary(BUILD))]
+    with (run_dir / "hdl-switch.log").open("wb") as log:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not grpc_socket.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"hdl-switch did not start; see {run_dir / 'hdl-switch.log'}")
+            time.sleep(0.05)
+        yield f"unix:{grpc_socket}"
+    finally:
+        process.terminate()  # by its PID
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def _updates_per_second(
+    write: Callable[[list[P4TableEntry]], Awaitable[None]], entries: list[P4TableEntry], per_request: int
+) -> float:
+    start = time.perf_counter()
+    for first in range(0, len(entries), per_request):
+        await write(entries[first : first + per_request])
+    return len(entries) / (time.perf_counter() - start)
+
+
+def p4runtime_workloads() -> list[tuple[str, list[P4TableEntry]]]:
+    # A chunk of the LPM's range table is rewritten whole when its ranges change, so a
+    # route costs management words in proportion to the ranges beside it in its /12:
+    # one /24 per /12 costs 2-4 words; adjacent /24s of one action merge into few ranges.
+    spread = [
+        route_entry(IPv4Network((0x0B000000 + (n << 20), 24)), Direct(1 + n % 4)) for n in range(P4RT_ROUTES)
+    ]
+    adjacent = [route_entry(IPv4Network((0x0B000000 + (n << 8), 24)), Direct(1)) for n in range(ENTRIES)]
+    neighbours = [
+        neighbour_entry(IPv4Address(0x0A000000 + n), MacAddress(0x020000000000 + n))
+        for n in range(NEIGHBOURS)
+    ]
+    return [
+        (f"{P4RT_ROUTES} routes, one /24 per /12, 4 actions", spread),
+        (f"{ENTRIES} adjacent /24 routes, one action (CoreDriver's routes above)", adjacent),
+        (f"{NEIGHBOURS} neighbour entries", neighbours),
+    ]
+
+
+async def p4runtime_write_figures() -> None:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-p4rt-") as run_dir,
+        hdl_switch_process(Path(run_dir)) as address,
+    ):
+        options = SwitchOptions(p4info=P4INFO_PATH, p4blob=b"", p4force=True)
+        async with Switch("hdl", address, options) as switch:
+            start = time.perf_counter()
+            for _ in range(ROUNDS // 10):
+                async for _entry in switch.read(P4TableEntry(LOCAL_IP)):
+                    pass
+            elapsed = (time.perf_counter() - start) / (ROUNDS // 10)
+            print(
+                f"P4Runtime round trip (Read of an empty table, no gateware access): {elapsed * 1e3:.1f} ms"
+            )
+            for label, entries in p4runtime_workloads():
+                for per_request in (len(entries), 1):
+                    inserts, deletes = 0.0, 0.0
+                    for _ in range(P4RT_REPEATS):
+                        inserts = max(inserts, await _updates_per_second(switch.insert, entries, per_request))
+                        deletes = max(deletes, await _updates_per_second(switch.delete, entries, per_request))
+                    how = "all in one WriteRequest" if per_request > 1 else "one per WriteRequest"
+                    print(f"P4Runtime, {label}, {how}: {inserts:,.0f} inserts/s, {deletes:,.0f} deletes/s")
 
 
 def forwarding_figures() -> None:
@@ -137,6 +234,7 @@ async def _forward(router_ns, tables, sender, receiver, frame) -> tuple[int, flo
 
 def main() -> None:
     asyncio.run(management_figures())
+    asyncio.run(p4runtime_write_figures())
     forwarding_figures()
 
 
