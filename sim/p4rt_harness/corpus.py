@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
+from sim.model.outcome import Counters
 from sim.model.pipeline import ReferencePipeline
 from sim.vectors import Vector
 
@@ -85,4 +86,14 @@ async def run_vectors(vectors: Iterable[Vector], start: StartRouter, target: str
                 if not report.passed:
                     LOG.warning("%s on %s: %s", vector.name, target, "; ".join(report.problems))
                 reports.append(report)
+            if group:
+                _check_leftovers(reports[-1], await router.leftovers())
     return reports
+
+
+def _check_leftovers(last: VectorReport, leftovers: Observation) -> None:
+    """The last vector of a run has no next one to show what it did late: look once more."""
+    if leftovers.forwarded or leftovers.punted:
+        last.problems.append(f"output arrived late: {[*leftovers.forwarded, *leftovers.punted]}")
+    if leftovers.counters != Counters():
+        last.problems.append(f"counters moved late: {leftovers.counters}")

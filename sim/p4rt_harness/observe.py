@@ -134,8 +134,10 @@ class WiredRouter:
         if ingress_port != CPU_PORT and not 1 <= ingress_port <= self.num_ports:
             raise ValueError(f"port {ingress_port} is not a port of this {self.num_ports}-port switch")
         late = self._take_all()
-        # Reading the counters is the slow part on a target behind a management channel:
-        # the last observation's reading is this one's start, unless something came in since.
+        # Reading the counters is the slow part on a target behind a management channel
+        # (about 0.1 s on the HDL switch): each observation ends with one reading, which
+        # is the next one's start. Anything that happens after that reading shows in the
+        # next observation (late output, counters off), or in :meth:`leftovers`.
         before = self._counters
         if before is None or late.forwarded or late.punted:
             before = await self.client.read_counters()
@@ -143,29 +145,38 @@ class WiredRouter:
             await self.client.packet_out(frame)
         else:
             self._ports.send(ingress_port, frame)
-        delta = await self._settle(before)
-        await self._await_outputs(delta)
-        await asyncio.sleep(QUIET_PERIOD)
+        self._counters = await self._settle(before)
         observation = self._take_all()
-        self._counters = await self.client.read_counters()
         observation.counters = counters_delta(before, self._counters)
         observation.late = [*late.forwarded, *late.punted]
         return observation
 
-    async def _settle(self, before: Counters) -> Counters:
-        """Wait until the counters show the frame dropped or sent out of some port.
+    async def leftovers(self) -> Observation:
+        """What the switch did since the last observation closed (nothing, if all went well)."""
+        await asyncio.sleep(QUIET_PERIOD)
+        observation = self._take_all()
+        counters = await self.client.read_counters()
+        if self._counters is not None:
+            observation.counters = counters_delta(self._counters, counters)
+        self._counters = counters
+        return observation
 
-        The counters are read as soon as anything comes out, else every few
-        milliseconds, so a target whose counter reads are slow is not asked
-        more often than it can answer.
+    async def _settle(self, before: Counters) -> Counters:
+        """The counters once they show the frame dropped or sent, and every frame sent has arrived.
+
+        Each reading is taken a quiet period after the first output arrived
+        (or, while none has, every few milliseconds), so that whatever else
+        the frame causes has come out by then, and a target whose counter
+        reads are slow is asked once for most frames.
         """
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while True:
             await self._first_output(_COUNTER_POLL_INTERVAL)
-            delta = counters_delta(before, await self.client.read_counters())
-            if _terminal_packets(delta) > 0 or time.monotonic() > deadline:
-                return delta
-            await asyncio.sleep(_POLL_INTERVAL)
+            await asyncio.sleep(QUIET_PERIOD)
+            counters = await self.client.read_counters()
+            delta = counters_delta(before, counters)
+            if (_terminal_packets(delta) > 0 and self._delivered(delta)) or time.monotonic() > deadline:
+                return counters
 
     def _outputs_waiting(self) -> bool:
         return self.client.packet_ins_waiting() > 0 or any(
@@ -178,17 +189,15 @@ class WiredRouter:
         while not self._outputs_waiting() and time.monotonic() < deadline:
             await asyncio.sleep(_POLL_INTERVAL)
 
-    async def _await_outputs(self, delta: Counters) -> None:
-        """Wait until every port the counters say a frame left by has delivered it."""
-        deadline = time.monotonic() + SETTLE_TIMEOUT
+    def _delivered(self, delta: Counters) -> bool:
+        """Whether every port the counters say a frame left by has delivered one."""
         for port in delta.tx_port:
             if port == CPU_PORT:
-                while self.client.packet_ins_waiting() == 0 and time.monotonic() < deadline:
-                    await asyncio.sleep(_POLL_INTERVAL)
-            else:
-                queue = self._ports.received.setdefault(port, asyncio.Queue())
-                while queue.empty() and time.monotonic() < deadline:
-                    await asyncio.sleep(_POLL_INTERVAL)
+                if self.client.packet_ins_waiting() == 0:
+                    return False
+            elif self._ports.received.setdefault(port, asyncio.Queue()).empty():
+                return False
+        return True
 
     def _take_all(self) -> Observation:
         observation = Observation(punted=self.client.pending_packet_ins())
