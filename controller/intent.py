@@ -14,6 +14,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from ipaddress import IPv4Address, IPv4Network
+from typing import NamedTuple
 
 from sim.model.codes import DEFAULT_NUM_PORTS
 from sim.model.tables import MacAddress, RouteAction, TableState
@@ -49,8 +50,9 @@ class Op(Enum):
     DELETE = "delete"
 
 
-@dataclass(frozen=True)
-class Update:
+class Update(NamedTuple):
+    """One P4Runtime table update. A named tuple: plans make one per changed entry, so it must be cheap."""
+
     op: Op
     table: Table
     key: Hashable
@@ -61,45 +63,42 @@ class Update:
         return (self.table, self.key)
 
 
-def plan(installed: Mapping[EntryKey, EntryValue], desired: Mapping[EntryKey, EntryValue],
-         keys: Iterable[EntryKey] | None = None) -> list[Update]:  # fmt: skip
-    """The updates that turn ``installed`` into ``desired`` (only over ``keys`` if given).
+def plan(installed: Mapping[EntryKey, EntryValue], desired: Mapping[EntryKey, EntryValue]) -> list[Update]:
+    """The updates that turn ``installed`` into ``desired``."""
+    return plan_changes(installed, ((key, desired.get(key)) for key in installed.keys() | desired.keys()))
+
+
+def plan_changes(
+    installed: Mapping[EntryKey, EntryValue], changes: Iterable[tuple[EntryKey, EntryValue | None]]
+) -> list[Update]:
+    """The updates that bring ``installed`` to ``changes``: (entry, new value or None for absent) pairs.
 
     Deletes come first, then modifies, then inserts: a switch that applies a
     batch in order (BMv2 and ours do) frees table space before it needs it.
+    One dictionary probe per entry: this runs for every route installed.
     """
-    if keys is None:
-        keys = installed.keys() | desired.keys()
     deletes, modifies, inserts = [], [], []
-    for key in keys:
-        have, want = installed.get(key), desired.get(key)
+    for entry_key, want in changes:
+        have = installed.get(entry_key)
         if have == want:
             continue
+        table, key = entry_key
         if want is None:
-            deletes.append(Update(Op.DELETE, key[0], key[1], None))
+            deletes.append(Update(Op.DELETE, table, key, None))
         elif have is None:
-            inserts.append(Update(Op.INSERT, key[0], key[1], want))
+            inserts.append(Update(Op.INSERT, table, key, want))
         else:
-            modifies.append(Update(Op.MODIFY, key[0], key[1], want))
+            modifies.append(Update(Op.MODIFY, table, key, want))
     return deletes + modifies + inserts
 
 
-def apply(entries: Entries, updates: Iterable[Update]) -> None:
-    """Record ``updates`` as done in the mirror ``entries``."""
-    for update in updates:
-        if update.op is Op.DELETE:
-            entries.pop(update.entry_key, None)
-        else:
-            assert update.value is not None
-            entries[update.entry_key] = update.value
-
-
 def apply_changes(entries: Entries, changes: ChangeSet) -> None:
+    """Make ``entries`` hold ``changes`` (None: remove the entry)."""
+    # dict.update reuses the hashes the change set already holds (an IPv4Network hashes slowly).
+    entries.update(changes)  # type: ignore[arg-type]
     for key, value in changes.items():
         if value is None:
-            entries.pop(key, None)
-        else:
-            entries[key] = value
+            del entries[key]
 
 
 # --- the model's TableState ----------------------------------------------------

@@ -19,10 +19,12 @@ Table entries are encoded straight to protobuf by :class:`EntryCodec`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 from finsy import P4CounterEntry, P4PacketOut, P4TableEntry, Switch, SwitchOptions
@@ -32,7 +34,7 @@ from finsy.proto.p4.v1 import p4runtime_pb2 as p4r
 from google.protobuf import text_format
 
 from .dataplane import EventCounters
-from .intent import ChangeSet, Entries, EntryKey, Op, Table, Update, apply, apply_changes, plan
+from .intent import ChangeSet, Entries, EntryKey, EntryValue, Op, Table, Update, apply_changes, plan_changes
 from .p4rt_codec import EntryCodec
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ WRITES_IN_FLIGHT = 4
 PACKET_QUEUE = 1024
 COUNTERS = ("ingress.rx_port", "egress.tx_port", "ingress.drops", "ingress.punts")
 
+T = TypeVar("T")
 PacketInHandler = Callable[[int, int, bytes], None]
 EntriesHook = Callable[[Entries], None]
 
@@ -57,6 +60,12 @@ class PipelineFiles:
 
     def load_p4info(self) -> p4info_pb2.P4Info:
         return text_format.Parse(self.p4info.read_text(), p4info_pb2.P4Info())
+
+
+def _chunks(items: Iterable[T], size: int = MAX_UPDATES_PER_WRITE) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 class P4RuntimeDataplane:
@@ -86,7 +95,7 @@ class P4RuntimeDataplane:
         self.rejected: dict[EntryKey, str] = {}  # refused by the switch; retried when the intent changes
         self.counters = EventCounters()
         self.synced = asyncio.Event()  # set once reconciled, cleared when the session drops
-        self._dirty: set[EntryKey] = set()
+        self._pending: dict[EntryKey, EntryValue | None] = {}  # changes not written yet, latest per entry
         self._wake = asyncio.Event()
         self._packets_out: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(PACKET_QUEUE)
         self._on_packet_in: PacketInHandler = lambda port, reason, frame: None
@@ -107,7 +116,7 @@ class P4RuntimeDataplane:
 
     def change(self, changes: ChangeSet) -> None:
         apply_changes(self.desired, changes)
-        self._dirty.update(changes)
+        self._pending.update(changes)
         if self.rejected:
             for key in changes:
                 self.rejected.pop(key, None)
@@ -160,13 +169,14 @@ class P4RuntimeDataplane:
             hook, self._on_first_read = self._on_first_read, None
             hook(actual)
         self.installed = actual
-        self._dirty.clear()
-        updates = plan(self.installed, self.desired)
+        self._pending.clear()
+        written = await self._write(
+            {key: self.desired.get(key) for key in actual.keys() | self.desired.keys()}
+        )
         self.counters["reconciles"] += 1
-        self.counters["reconcile_updates"] += len(updates)
-        if updates:
-            log.info("%s: reconciling %d entries", self.target, len(updates))
-        await self._write(updates)
+        self.counters["reconcile_updates"] += written
+        if written:
+            log.info("%s: reconciled, %d entries written", self.target, written)
 
     async def read_entries(self) -> Entries:
         entries: Entries = {}
@@ -194,74 +204,84 @@ class P4RuntimeDataplane:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            keys, self._dirty = self._dirty, set()
-            await self._write(plan(self.installed, self.desired, keys))
+            changes, self._pending = self._pending, {}
+            await self._write(changes)
 
-    async def _write(self, updates: list[Update]) -> None:
-        # Deletes lead the plan and go first, on their own, so the space they free is there for inserts.
-        split = next((i for i, u in enumerate(updates) if u.op is not Op.DELETE), len(updates))
-        for start in range(0, split, MAX_UPDATES_PER_WRITE):
-            await self._write_batch(updates[start : min(split, start + MAX_UPDATES_PER_WRITE)])
-        in_flight: set[asyncio.Task[None]] = set()
+    async def _write(self, changes: ChangeSet) -> int:
+        """Bring the switch to ``changes``, record it in ``installed``; returns the number of updates written.
+
+        Deletes go first, on their own, so that the space they free is there
+        for the inserts. The rest is planned one request's worth at a time as
+        the requests go out, up to WRITES_IN_FLIGHT outstanding, so the switch
+        works on one while the next is planned and encoded. If the connection
+        drops half way, this raises and nothing is recorded: the session
+        starts over, and reconciling reads back what the switch holds.
+        """
+        installed = self.installed  # changes only in _record, once every request is answered
+        refused: list[tuple[Update, str]] = []
+        deletes = plan_changes(installed, [(key, value) for key, value in changes.items() if value is None])
+        for batch in _chunks(deletes):
+            refused += await self._write_batch(batch)
+        written = len(deletes)
+        in_flight: set[asyncio.Task[list[tuple[Update, str]]]] = set()
         try:
-            for start in range(split, len(updates), MAX_UPDATES_PER_WRITE):
+            for items in _chunks((key, value) for key, value in changes.items() if value is not None):
+                batch = plan_changes(installed, items)
+                if not batch:
+                    continue
                 if len(in_flight) >= WRITES_IN_FLIGHT:
                     done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                     for task in done:
-                        task.result()
-                batch = updates[start : start + MAX_UPDATES_PER_WRITE]
+                        refused += task.result()
                 in_flight.add(asyncio.ensure_future(self._write_batch(batch)))
+                written += len(batch)
             for task in asyncio.as_completed(in_flight):
-                await task
+                refused += await task
         finally:
             for task in in_flight:
                 task.cancel()
+        self._record(changes, refused, freed={u.table for u in deletes})
+        return written
 
-    async def _write_batch(self, batch: list[Update]) -> None:
+    async def _write_batch(self, batch: list[Update]) -> list[tuple[Update, str]]:
+        """One WriteRequest; returns the updates the switch refused, with its reasons."""
         assert self._write_rpc is not None
         request = self.codec.write_request(
             self.switch.device_id, self.switch.election_id, [self.codec.update_bytes(u) for u in batch]
         )
+        refused = []
         try:
             await self._write_rpc(request)
         except grpc.aio.AioRpcError as rpc_error:
             error = P4ClientError(rpc_error, "Write")
             if not error.details:
                 raise  # the request as a whole failed (connection lost): the session restarts
-            self._partly_written(batch, error)
-        else:
-            apply(self.installed, batch)
+            refused = [(batch[i], f"{d.canonical_code.name}: {d.message}") for i, d in error.details.items()]
         self.counters["writes"] += 1
         self.counters["updates_written"] += len(batch)
-        self._retry_rejected_after_deletes(batch)
+        return refused
 
-    def _partly_written(self, batch: list[Update], error: P4ClientError) -> None:
-        failed = error.details
-        apply(self.installed, (u for i, u in enumerate(batch) if i not in failed))
-        for index, detail in failed.items():
-            update = batch[index]
+    def _record(self, changes: ChangeSet, refused: list[tuple[Update, str]], freed: set[Table]) -> None:
+        """``installed`` takes ``changes``, except what the switch refused; refusals are kept to report."""
+        kept = {u.entry_key: self.installed.get(u.entry_key) for u, _ in refused}
+        apply_changes(self.installed, changes)  # one dict merge, however many entries
+        for update, why in refused:
+            key = update.entry_key
             if update.op is Op.DELETE:
-                self.installed.pop(update.entry_key, None)  # NOT_FOUND: it is gone either way
-                continue
-            self.rejected[update.entry_key] = f"{detail.canonical_code.name}: {detail.message}"
+                continue  # NOT_FOUND: it is gone either way
+            if kept[key] is None:
+                self.installed.pop(key, None)
+            else:
+                self.installed[key] = kept[key]  # type: ignore[assignment]
+            self.rejected[key] = why
             self.counters["updates_rejected"] += 1
-            log.error(
-                "%s: %s %s %s refused: %s",
-                self.target,
-                update.op.value,
-                update.table.value,
-                update.key,
-                detail.message,
-            )
-
-    def _retry_rejected_after_deletes(self, batch: list[Update]) -> None:
-        """A delete may have made room in a full table: try its refused entries once more."""
-        freed = {u.table for u in batch if u.op is Op.DELETE}
-        retry = [key for key in self.rejected if key[0] in freed]
+            log.error("%s: %s %s %s refused: %s", self.target, update.op.value, key[0].value, key[1], why)
+        # A delete may have made room in a full table: try its refused entries once more.
+        retry = [key for key in self.rejected if key[0] in freed and key not in kept]
         for key in retry:
             del self.rejected[key]
         if retry:
-            self._dirty.update(retry)
+            self._pending.update({key: self.desired.get(key) for key in retry})
             self._wake.set()
 
     async def _packet_in_loop(self) -> None:

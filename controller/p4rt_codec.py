@@ -24,6 +24,8 @@ from sim.model.tables import Direct, MacAddress, NextHop, NullRoute
 
 from .intent import DELIVER_LOCAL, EntryKey, EntryValue, Op, Table, Update
 
+#: Encoded actions remembered per table (values are few: next hops, ports, MACs).
+ACTION_CACHE_SIZE = 1024
 _OPS = {Op.INSERT: p4r.Update.INSERT, Op.MODIFY: p4r.Update.MODIFY, Op.DELETE: p4r.Update.DELETE}
 #: Update.type (field 1, varint) for each op, as wire bytes.
 _OP_BYTES = {op: b"\x08" + bytes([value]) for op, value in _OPS.items()}
@@ -107,6 +109,9 @@ class EntryCodec:
             self._table_ids[table] = info.preamble.id
             self._field_ids[table] = fields[_MATCH_FIELD[table]]
         self._tables_by_id = {v: k for k, v in self._table_ids.items()}
+        self._entry_heads = {t: b"\x08" + _varint(i) for t, i in self._table_ids.items()}
+        self._field_id_bytes = {t: b"\x08" + _varint(i) for t, i in self._field_ids.items()}
+        self._action_cache: dict[Table, dict[int, tuple[EntryValue, bytes]]] = {t: {} for t in Table}
         self._actions: dict[str, _ActionIds] = {}
         for name in _ACTIONS:
             info = actions.get(name)
@@ -126,31 +131,40 @@ class EntryCodec:
 
     def update_bytes(self, update: Update) -> bytes:
         """The serialized ``p4.v1.Update`` (field numbers from p4runtime.proto)."""
-        entry = b"\x08" + _varint(self._table_ids[update.table])  # TableEntry.table_id = 1
-        match = self._match(update.table, update.key)
-        if match:
-            entry += _field(0x12, match)  # TableEntry.match = 2
-        if update.value is not None:
-            action = self._action(update.table, update.value)
-            entry += _field(0x1A, _field(0x0A, action))  # TableEntry.action = 3 { TableAction.action = 1 }
-        return _OP_BYTES[update.op] + _field(
-            0x12, _field(0x12, entry)
-        )  # Update.entity = 2 { table_entry = 2 }
+        op, table, key, value = update
+        entry = self._entry_heads[table] + self._match(table, key)  # TableEntry.table_id = 1, match = 2
+        if value is not None:
+            entry += self._action_field(table, value)  # TableEntry.action = 3
+        return _OP_BYTES[op] + _field(0x12, _field(0x12, entry))  # Update.entity = 2 { table_entry = 2 }
 
     def _match(self, table: Table, key: Hashable) -> bytes:
-        """The FieldMatch; empty for a /0 route (P4Runtime leaves a don't-care LPM field out)."""
-        field_id = b"\x08" + _varint(self._field_ids[table])  # FieldMatch.field_id = 1
+        """TableEntry.match; empty for a /0 route (P4Runtime leaves a don't-care LPM field out)."""
+        field_id = self._field_id_bytes[table]  # FieldMatch.field_id = 1
         if table is Table.IPV4_LPM:
             assert isinstance(key, IPv4Network)
             length = key.prefixlen
             if length == 0:
                 return b""
             lpm = _field(0x0A, canonical(int(key.network_address))) + b"\x10" + _ONE_BYTE[length]
-            return field_id + _field(0x22, lpm)  # FieldMatch.lpm = 4 { value = 1, prefix_len = 2 }
+            return _field(
+                0x12, field_id + _field(0x22, lpm)
+            )  # FieldMatch.lpm = 4 { value = 1, prefix_len = 2 }
         assert isinstance(key, (int, IPv4Address))
-        return field_id + _field(
-            0x12, _field(0x0A, canonical(int(key)))
-        )  # FieldMatch.exact = 2 { value = 1 }
+        return _field(
+            0x12, field_id + _field(0x12, _field(0x0A, canonical(int(key))))
+        )  # exact = 2 { value = 1 }
+
+    def _action_field(self, table: Table, value: EntryValue) -> bytes:
+        """TableEntry.action { TableAction.action }, remembered per value object: routes share next hops."""
+        cache = self._action_cache[table]
+        cached = cache.get(id(value))
+        if cached is not None and cached[0] is value:  # the cache holds the object, so its id is its own
+            return cached[1]
+        encoded = _field(0x1A, _field(0x0A, self._action(table, value)))
+        if len(cache) >= ACTION_CACHE_SIZE:
+            cache.clear()
+        cache[id(value)] = (value, encoded)
+        return encoded
 
     def _action(self, table: Table, value: EntryValue) -> bytes:
         params: dict[str, int]

@@ -1,13 +1,19 @@
 """Controller benchmarks: route installation rate, and ARP resolution latency.
 
-Route installation: 10,000 /24 routes into a fresh P4Runtime target, three
-ways in the same run: raw gRPC WriteRequests of 1,000 updates each, raw
-WriteRequests of one update each (what p4runtime-shell does), and through
-the controller's own code path (``Router.update_routes`` -> RIB -> change
-set -> ``P4RuntimeDataplane``), timed until the switch has acknowledged
-every entry. Targets: our P4Runtime server with the reference model as
-data plane (in a separate process), and BMv2 when ``simple_switch_grpc`` is
-on PATH.
+Route installation: routes into a fresh P4Runtime target, three ways in the
+same run, each on a fresh target: raw gRPC WriteRequests of up to 1,000
+updates each (encoded before the clock starts), raw WriteRequests of one
+update each (what p4runtime-shell does), and through the controller's own
+code path (``Router.update_routes`` -> RIB -> change set -> plan -> wire
+encoding -> ``P4RuntimeDataplane``), timed until the switch has
+acknowledged every update and the controller has recorded it. The raw
+batched and the controller runs alternate, REPEATS times each, because
+the machine is shared: the figures are the median and the best of those.
+Targets, each a process of its own: our P4Runtime server with the
+reference model as data plane, BMv2 when ``simple_switch_grpc`` is on
+PATH, and ``twinrouter hdl-switch`` (the Verilated gateware behind the
+management channel; its LPM holds 512 prefixes, so fewer routes, one /24
+per /12, which its LPM stores most cheaply).
 
 ARP resolution latency: a host sends to a neighbour the router has never
 seen; timed from the frame entering the switch to it leaving towards the
@@ -28,7 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
@@ -46,9 +53,8 @@ from controller.router import Router
 from sim.model import NextHop
 from sim.p4build import BMV2_JSON_PATH, P4INFO_PATH
 
-ROUTES = 10_000
-ONE_BY_ONE = 2_000  # fewer: one request per entry is slow
 BATCH = 1_000
+REPEATS = 5
 CONFIG = parse_config(
     """
 router_id = "1.1.1.1"
@@ -68,11 +74,26 @@ address = "10.0.2.1/24"
 GATEWAY = NextHop(IPv4Address("10.0.2.254"), 2)
 
 
-def routes(count: int, offset: int = 0) -> list[IPv4Network]:
-    return [IPv4Network(((0x64000000 + ((offset + i) << 8)), 24)) for i in range(count)]
+def adjacent_routes(count: int) -> list[IPv4Network]:
+    """``count`` /24s from 100.0.0.0 up, side by side."""
+    return [IPv4Network((0x64000000 + (i << 8), 24)) for i in range(count)]
+
+
+def spread_routes(count: int) -> list[IPv4Network]:
+    """``count`` /24s from 11.0.0.0 up, one per /12 (at most 4,000)."""
+    return [IPv4Network((0x0B000000 + (i << 20), 24)) for i in range(count)]
 
 
 # --- targets -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    start: Callable[[], contextlib.AbstractContextManager[tuple[str, PipelineFiles]]]
+    routes: list[IPv4Network]
+    one_by_one: int  # fewer: one request per entry is slow
+    repeats: int = REPEATS
 
 
 def _free_port() -> int:
@@ -82,43 +103,63 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def model_target():
-    """Our P4Runtime server on the reference model, in its own process."""
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "tests.bench.bench_controller", "--serve", str(port)])
+def _switch_process(argv: list[str], port: int, log: Path) -> Iterator[str]:
+    """Run a switch that serves P4Runtime on 127.0.0.1:``port``; stop it by its PID."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
     try:
-        _wait_for_port(port)
-        yield f"127.0.0.1:{port}", PipelineFiles(P4INFO_PATH)
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{argv[0]} did not start; see {log}")
+            time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @contextlib.contextmanager
-def bmv2_target():
+def model_target() -> Iterator[tuple[str, PipelineFiles]]:
+    """Our P4Runtime server on the reference model."""
+    port = _free_port()
+    argv = [sys.executable, "-m", "tests.bench.bench_controller", "--serve", str(port)]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _switch_process(argv, port, Path(tmp) / "model.log") as address,
+    ):
+        yield address, PipelineFiles(P4INFO_PATH)
+
+
+@contextlib.contextmanager
+def bmv2_target() -> Iterator[tuple[str, PipelineFiles]]:
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "bmv2.log"
-        command = [
-            "simple_switch_grpc", "--no-p4", "--device-id", "1", "--thrift-port", str(_free_port()), "--log-file", str(log),
+        argv = [
+            "simple_switch_grpc", "--no-p4", "--device-id", "1", "--thrift-port", str(_free_port()),
+            "--log-file", str(Path(tmp) / "bmv2"),
             "--", f"--grpc-server-addr=127.0.0.1:{port}", "--cpu-port=255",
         ]  # fmt: skip
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            _wait_for_port(port)
-            yield f"127.0.0.1:{port}", PipelineFiles(P4INFO_PATH, BMV2_JSON_PATH)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(10)
+        with _switch_process(argv, port, Path(tmp) / "bmv2.out") as address:
+            yield address, PipelineFiles(P4INFO_PATH, BMV2_JSON_PATH)
 
 
-def _wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port}")
+@contextlib.contextmanager
+def hdl_target() -> Iterator[tuple[str, PipelineFiles]]:
+    """``twinrouter hdl-switch`` with no front port bound: tables only."""
+    from sim.hdl_target.verilated_router import RouterBuild, build_binary
+
+    port = _free_port()
+    argv = [sys.executable, "-m", "controller.cli", "hdl-switch", "--grpc", f"127.0.0.1:{port}"]
+    argv += ["--binary", str(build_binary(RouterBuild()))]
+    with tempfile.TemporaryDirectory() as tmp, _switch_process(argv, port, Path(tmp) / "hdl.log") as address:
+        yield address, PipelineFiles(P4INFO_PATH)
 
 
 # --- raw gRPC ----------------------------------------------------------------------------
@@ -158,19 +199,25 @@ async def raw_primary(
         await channel.close()
 
 
-async def raw_rate(target: str, pipeline: PipelineFiles, count: int, batch: int) -> float:
+async def raw_rate(target: str, pipeline: PipelineFiles, prefixes: list[IPv4Network], batch: int) -> float:
     codec = EntryCodec(pipeline.load_p4info())
-    updates = [codec.update(Update(Op.INSERT, Table.IPV4_LPM, p, GATEWAY)) for p in routes(count)]
+    updates = [codec.update(Update(Op.INSERT, Table.IPV4_LPM, p, GATEWAY)) for p in prefixes]
     async with raw_primary(target, pipeline) as stub:
         start = time.perf_counter()
-        for i in range(0, count, batch):
+        for i in range(0, len(updates), batch):
             request = p4r.WriteRequest(device_id=1, updates=updates[i : i + batch])
             request.election_id.low = 20
             await stub.Write(request)
-        return count / (time.perf_counter() - start)
+        return len(updates) / (time.perf_counter() - start)
 
 
-async def controller_rate(target: str, pipeline: PipelineFiles, count: int) -> float:
+@dataclass(frozen=True)
+class ControllerRun:
+    rate: float  # entries/s
+    cpu_per_route: float  # seconds of this process's CPU per route, while installing
+
+
+async def controller_rate(target: str, pipeline: PipelineFiles, prefixes: list[IPv4Network]) -> ControllerRun:
     session = P4RuntimeDataplane(target, pipeline)
     router = Router(CONFIG, AsyncioClock(), session)
     router.start()
@@ -179,33 +226,49 @@ async def controller_rate(target: str, pipeline: PipelineFiles, count: int) -> f
         await asyncio.wait_for(session.synced.wait(), 30)
         while session.installed != session.desired:
             await asyncio.sleep(0.01)
-        offered = [Route(p, Source.OSPF, GATEWAY, 110) for p in routes(count)]
-        before = session.counters["updates_written"]
-        start = time.perf_counter()
+        offered = [Route(p, Source.OSPF, GATEWAY, 110) for p in prefixes]
+        expected = len(session.installed) + len(prefixes)
+        cpu, start = time.process_time(), time.perf_counter()
         router.update_routes(Source.OSPF, offered)
-        while session.counters["updates_written"] - before < count:
+        # The session records a write's entries once the switch has acknowledged all of them.
+        while len(session.installed) < expected and not session.rejected:
             await asyncio.sleep(0.001)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         assert not session.rejected, session.rejected
-        return count / elapsed
+        return ControllerRun(len(prefixes) / elapsed, cpu / len(prefixes))
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
 
-def install_rates(name: str, target_factory) -> None:
-    figures = {}
-    with target_factory() as (target, pipeline):
-        figures["raw, 1,000 per WriteRequest"] = asyncio.run(raw_rate(target, pipeline, ROUTES, BATCH))
-    with target_factory() as (target, pipeline):
-        figures["raw, 1 per WriteRequest"] = asyncio.run(raw_rate(target, pipeline, ONE_BY_ONE, 1))
-    with target_factory() as (target, pipeline):
-        figures["controller code path"] = asyncio.run(controller_rate(target, pipeline, ROUTES))
-    for label, rate in figures.items():
-        print(f"{name:>12}  {label:<30} {rate:>10,.0f} entries/s")
-    ratio = figures["controller code path"] / figures["raw, 1,000 per WriteRequest"]
-    print(f"{name:>12}  controller / raw batched = {ratio:.2f}")
+def install_rates(target: Target) -> None:
+    routes = target.routes
+    batched, controller, cpu = [], [], []
+    for _ in range(target.repeats):  # alternating, so that both see the same load
+        with target.start() as (address, pipeline):
+            batched.append(asyncio.run(raw_rate(address, pipeline, routes, BATCH)))
+        with target.start() as (address, pipeline):
+            run = asyncio.run(controller_rate(address, pipeline, routes))
+            controller.append(run.rate)
+            cpu.append(run.cpu_per_route)
+    with target.start() as (address, pipeline):
+        one_by_one = asyncio.run(raw_rate(address, pipeline, routes[: target.one_by_one], 1))
+    name = target.name
+    per_request = min(BATCH, len(routes))
+    print(f"{name}: {len(routes):,} routes, {target.repeats} runs each (median, best), fresh target each run")
+    print(f"{name:>6}  raw, {per_request:,} per WriteRequest  {_figures(batched)}")
+    print(f"{name:>6}  controller code path        {_figures(controller)}")
+    print(
+        f"{name:>6}  raw, 1 per WriteRequest     {one_by_one:>8,.0f} entries/s ({target.one_by_one:,} routes, one run)"
+    )
+    ratios = (statistics.median(controller) / statistics.median(batched), max(controller) / max(batched))
+    print(f"{name:>6}  controller / raw batched = {ratios[0]:.2f} (medians), {ratios[1]:.2f} (best)")
+    print(f"{name:>6}  controller CPU per route: {statistics.median(cpu) * 1e6:.1f} us (median)")
+
+
+def _figures(rates: list[float]) -> str:
+    return f"{statistics.median(rates):>8,.0f} entries/s, best {max(rates):,.0f}"
 
 
 # --- ARP resolution latency ------------------------------------------------------------
@@ -259,12 +322,14 @@ async def arp_latency(samples: int = 50) -> list[float]:
 
 
 def main() -> None:
-    print(f"route installation, {ROUTES:,} routes ({ONE_BY_ONE:,} one by one), fresh target each time")
-    install_rates("model", model_target)
+    print("route installation rate")
+    install_rates(Target("model", model_target, adjacent_routes(10_000), one_by_one=2_000))
     if shutil.which("simple_switch_grpc"):
-        install_rates("BMv2", bmv2_target)
+        install_rates(Target("BMv2", bmv2_target, adjacent_routes(10_000), one_by_one=2_000))
     else:
-        print("        BMv2  skipped: simple_switch_grpc is not on PATH")
+        print("  BMv2  skipped: simple_switch_grpc is not on PATH")
+    # The default HDL build's LPM holds 512 prefixes; the router's own take 6.
+    install_rates(Target("HDL", hdl_target, spread_routes(500), one_by_one=200, repeats=3))
     latencies = asyncio.run(arp_latency())
     print(
         f"ARP resolution latency (model target, in-process, {len(latencies)} neighbours): "

@@ -43,7 +43,7 @@ async def running_controller(
 async def settled(session: P4RuntimeDataplane) -> None:
     """Wait until the session is in sync and every change set has been written."""
     await until(
-        lambda: session.synced.is_set() and not session._dirty and session.installed == session.desired
+        lambda: session.synced.is_set() and not session._pending and session.installed == session.desired
     )
 
 

@@ -1,4 +1,4 @@
-"""plan(): the minimal updates between what is installed and what is wanted."""
+"""plan() and plan_changes(): the minimal updates between what is installed and what is wanted."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ from ipaddress import IPv4Address, IPv4Network
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.intent import DELIVER_LOCAL, Op, Table, apply, entries_of, plan, table_state_of
+from controller.intent import (
+    DELIVER_LOCAL,
+    Op,
+    Table,
+    apply_changes,
+    entries_of,
+    plan,
+    plan_changes,
+    table_state_of,
+)
 from sim.model import Direct, MacAddress, NextHop, NullRoute
 
 keys = st.one_of(
@@ -44,9 +53,19 @@ def test_the_plan_turns_installed_into_desired_with_one_update_per_changed_entry
     ops = [u.op for u in updates]
     assert ops == sorted(ops, key=[Op.DELETE, Op.MODIFY, Op.INSERT].index)  # deletes first
     result = dict(installed)
-    apply(result, updates)
+    apply_changes(result, {u.entry_key: u.value for u in updates})
     assert result == desired
     assert plan(result, desired) == []
+
+
+@given(entries, entries, st.lists(keys))
+def test_planning_some_changes_is_planning_those_entries_of_the_whole(installed, desired, some):
+    changes = {key: desired.get(key) for key in some}
+    expected = {u for u in plan(installed, desired) if u.entry_key in changes}
+    assert set(plan_changes(installed, changes.items())) == expected
+    result = dict(installed)
+    apply_changes(result, changes)
+    assert all(result.get(key) == value for key, value in changes.items())
 
 
 @given(entries)
