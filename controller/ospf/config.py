@@ -3,6 +3,8 @@
     [ospf]
     router_id = "10.0.0.1"      # optional: defaults to the router's own router id
     spf_delay = 0.05            # seconds from a database change to the SPF run
+    min_ls_interval = 5         # seconds between two originations of one LSA (RFC 2328's MinLSInterval)
+    min_ls_arrival = 1          # seconds within which a newer copy from a neighbour is refused (MinLSArrival)
 
     [ospf.interfaces.eth1]      # keyed by the interface name of the router's config
     network = "point-to-point"  # or "broadcast" (the default)
@@ -32,7 +34,7 @@ from enum import StrEnum
 from ipaddress import AddressValueError, IPv4Address
 from typing import Any
 
-from controller.ospf.constants import AuthType
+from controller.ospf.constants import MIN_LS_ARRIVAL, MIN_LS_INTERVAL, AuthType
 from controller.ospf.packets import Authentication
 
 
@@ -79,6 +81,11 @@ class OspfConfig:
     router_id: IPv4Address | None = None
     spf_delay: float = 0.05
     interfaces: dict[str, OspfInterfaceConfig] = field(default_factory=dict)
+    #: RFC 2328's architectural constants, which fast-converging networks shorten (as FRR's
+    #: ``timers throttle lsa all`` and ``timers lsa min-arrival`` do); keep min_ls_arrival at most
+    #: min_ls_interval everywhere, or a neighbour refuses a router's quick second origination
+    min_ls_interval: float = MIN_LS_INTERVAL
+    min_ls_arrival: float = MIN_LS_ARRIVAL
 
 
 # field -> (low, high) for the integer settings; the ranges are the packet fields' (A.3.2).
@@ -96,11 +103,9 @@ _INTEGER_RANGES = {
 
 def parse_ospf_config(raw: Mapping[str, Any], where: str = "ospf") -> OspfConfig:
     """The ``[ospf]`` table of a router's TOML (as loaded by tomllib) as an ``OspfConfig``."""
-    _reject_unknown(raw, {"router_id", "spf_delay", "interfaces"}, where)
+    _reject_unknown(raw, {"router_id", "interfaces", *_SECONDS}, where)
     router_id = _address(raw["router_id"], f"{where}.router_id") if "router_id" in raw else None
-    spf_delay = raw.get("spf_delay", 0.05)
-    if isinstance(spf_delay, bool) or not isinstance(spf_delay, int | float) or not 0 <= spf_delay <= 60:
-        raise OspfConfigError(f"{where}.spf_delay", "must be a number of seconds from 0 to 60")
+    seconds = {name: _seconds(raw, name, where) for name in _SECONDS}
     interfaces_raw = raw.get("interfaces", {})
     if not isinstance(interfaces_raw, Mapping):
         raise OspfConfigError(f"{where}.interfaces", "must be a table of interface names")
@@ -108,7 +113,21 @@ def parse_ospf_config(raw: Mapping[str, Any], where: str = "ospf") -> OspfConfig
         str(name): _interface(settings, f"{where}.interfaces.{name}")
         for name, settings in interfaces_raw.items()
     }
-    return OspfConfig(router_id, float(spf_delay), interfaces)
+    return OspfConfig(router_id, interfaces=interfaces, **seconds)
+
+
+# the router-wide timers: [ospf] field -> its default
+_SECONDS = {
+    name: OspfConfig.__dataclass_fields__[name].default
+    for name in ("spf_delay", "min_ls_interval", "min_ls_arrival")
+}
+
+
+def _seconds(raw: Mapping[str, Any], name: str, where: str) -> float:
+    value = raw.get(name, _SECONDS[name])
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 60:
+        raise OspfConfigError(f"{where}.{name}", "must be a number of seconds from 0 to 60")
+    return float(value)
 
 
 def _interface(raw: Any, where: str) -> OspfInterfaceConfig:

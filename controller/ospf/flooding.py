@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from controller.ospf.constants import MAX_AGE, MAX_SEQUENCE_NUMBER, MIN_LS_ARRIVAL
+from controller.ospf.constants import MAX_AGE, MAX_SEQUENCE_NUMBER
 from controller.ospf.drops import DropReason
 from controller.ospf.interface import Interface, InterfaceState
 from controller.ospf.lsa import Lsa, LsaHeader, compare
@@ -49,7 +49,8 @@ def _receive_one(
     # Step 5: new, or newer than ours.
     if current is None or compare(header, current.header) > 0:
         entry = lsdb.entry(lsa.key)
-        too_soon = entry is not None and instance.clock.now() - entry.installed_at < MIN_LS_ARRIVAL
+        arrival = instance.config.min_ls_arrival
+        too_soon = entry is not None and instance.clock.now() - entry.installed_at < arrival
         if too_soon and entry is not None and not entry.self_originated:
             instance.count(DropReason.LSA_TOO_RECENT)  # (a) too soon after the last one
             return True
@@ -82,7 +83,7 @@ def _receive_one(
     if current.header.age >= MAX_AGE and current.header.seq == MAX_SEQUENCE_NUMBER:
         return True
     entry = lsdb.entry(lsa.key)
-    if entry is not None and instance.clock.now() - entry.sent_back_at >= MIN_LS_ARRIVAL:
+    if entry is not None and instance.clock.now() - entry.sent_back_at >= instance.config.min_ls_arrival:
         entry.sent_back_at = instance.clock.now()
         interface.send_update([current], neighbor)
     return True

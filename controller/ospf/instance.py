@@ -21,7 +21,6 @@ from controller.ospf.constants import (
     INITIAL_SEQUENCE_NUMBER,
     MAX_AGE,
     MAX_SEQUENCE_NUMBER,
-    MIN_LS_INTERVAL,
     OPTION_E,
     LsaType,
 )
@@ -261,8 +260,8 @@ class OspfInstance:
             return
         now = self.clock.now()
         last = self._last_origination.get(key)
-        if last is not None and now - last < MIN_LS_INTERVAL:
-            self.schedule_origination(last + MIN_LS_INTERVAL - now)
+        if last is not None and now - last < self.config.min_ls_interval:
+            self.schedule_origination(last + self.config.min_ls_interval - now)
             return
         if current is not None and current.header.seq >= MAX_SEQUENCE_NUMBER:
             self._flush(key)  # §12.1.6: wrap by flushing; re-originated once the flush is acknowledged

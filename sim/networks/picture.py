@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .topology import TOPOLOGIES, RouterKind, Topology
+from .topology import TOPOLOGIES, LinkType, RouterKind, Topology
 
 Point = tuple[float, float]
 
@@ -106,6 +106,8 @@ def svg(topology: Topology) -> str:
         dash = ' stroke-dasharray="9 6"' if cut else ""
         parts.append(_line(*ends, "#2d3748", 2.5, dash))
         lines = [f"{topology.port_towards(link.a, link.b).address.network}", f"cost {link.cost}"]
+        if link.network is LinkType.BROADCAST:
+            lines.append("broadcast (DR elected)")
         parts += _side_label(*ends, centre, [*lines, *(["cut by the demo"] if cut else [])], "#2d3748")
         for router, peer in ((link.a, link.b), (link.b, link.a)):
             parts.append(_end_label(at(router), at(peer), centre, topology.port_towards(router, peer)))
@@ -204,6 +206,7 @@ def text(topology: Topology) -> list[str]:
     for link in topology.links:
         a, b = topology.port_towards(link.a, link.b), topology.port_towards(link.b, link.a)
         cut = "   (the demo cuts this link)" if topology.cut and {link.a, link.b} == set(topology.cut) else ""
+        cut += "   (broadcast: DR elected)" if link.network is LinkType.BROADCAST else ""
         lines.append(
             f"{link.a:>3} {a.name} {a.address.ip!s:<9} ──({link.cost:>2})── "
             f"{b.address.ip!s:<9} {b.name} {link.b}{cut}"

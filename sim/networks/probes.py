@@ -76,16 +76,10 @@ def _twinrouter_state(network: Network, router: str) -> tuple[int, dict[IPv4Netw
 
 
 def _frr_state(network: Network, router: str) -> tuple[int, dict[IPv4Network, set[IPv4Address]]]:
-    workdir = network.run_dir / router
-    result = subprocess.run(
-        ["vtysh", "--vty_socket", str(workdir), "-d", "ospfd", "-c", "show ip ospf neighbor json"],
-        capture_output=True,
-        text=True,
-        timeout=5,
-        check=True,
-    )
+    result = _vtysh(network, router, "show ip ospf neighbor json")
     neighbours = json.loads(result.stdout or "{}").get("neighbors", {})
-    full = sum(1 for entries in neighbours.values() if entries and "Full" in entries[0].get("nbrState", ""))
+    # One entry per (neighbour, interface): a neighbour met on two links is two adjacencies.
+    full = sum(1 for entries in neighbours.values() for e in entries if "Full" in e.get("nbrState", ""))
     routes: dict[IPv4Network, set[IPv4Address]] = {}
     for route in json.loads(network.run(router, ["ip", "-j", "-4", "route", "show"]).stdout or "[]"):
         destination = route["dst"]
@@ -95,6 +89,46 @@ def _frr_state(network: Network, router: str) -> tuple[int, dict[IPv4Network, se
         prefix = IPv4Network(destination if "/" in destination else f"{destination}/32")
         routes[prefix] = {IPv4Address(h["gateway"]) for h in hops if "gateway" in h}
     return full, routes
+
+
+def _vtysh(network: Network, router: str, command: str) -> subprocess.CompletedProcess[str]:
+    """``command`` on an FRR router's ospfd, through its own vty socket."""
+    workdir = network.run_dir / router
+    return subprocess.run(
+        ["vtysh", "--vty_socket", str(workdir), "-d", "ospfd", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=True,
+    )
+
+
+@dataclass(frozen=True)
+class Election:
+    """One router's view of a broadcast link's designated routers (interface addresses)."""
+
+    router: str
+    state: str  # the router's own role: DR, Backup or DROther
+    dr: IPv4Address
+    bdr: IPv4Address
+
+
+def election(network: Network, router: str, peer: str) -> Election:
+    """``router``'s view of the DR and BDR on its link to ``peer``: from the controller's ``ospf``
+    status, or from FRR's ``show ip ospf interface``."""
+    port = network.topology.port_towards(router, peer)
+    if network.topology.router(router).kind is RouterKind.FRR:
+        view = json.loads(_vtysh(network, router, f"show ip ospf interface {port.ifname} json").stdout)
+        interface = view.get("interfaces", view)[port.ifname]
+        state = interface["state"]
+        dr, bdr = interface.get("drAddress", "0.0.0.0"), interface.get("bdrAddress", "0.0.0.0")
+    else:
+        ours = next(i for i in network.status(router, "ospf")["interfaces"] if i["name"] == port.name)
+        state, dr, bdr = ours["state"], ours["dr"], ours["bdr"]
+    role = {"dr": "DR", "backup": "Backup", "drother": "DROther", "dr_other": "DROther"}
+    return Election(
+        router, role.get(state.lower().replace("-", ""), state), IPv4Address(dr), IPv4Address(bdr)
+    )
 
 
 def wait_converged(

@@ -9,11 +9,13 @@ README's picture are generated from the same description::
         name="line",
         routers=(Router("r1"), Router("r2"), Router("r3")),
         hosts=(Host("h1", "r1"), Host("h2", "r3")),
-        links=(Link("r1", "r2"), Link("r2", "r3", cost=20)),
+        links=(Link("r1", "r2"), Link("r2", "r3", cost=20, network=LinkType.BROADCAST)),
     )
 
 Addressing: router link *k* (from 1, in order) is ``10.0.k.0/24`` with the
-first-named router at ``.1`` and the second at ``.2``; host *n* sits on
+first-named router at ``.1`` and the second at ``.2``, an OSPF point-to-point
+link unless it says ``network=LinkType.BROADCAST`` (then the two elect a
+designated router, as on a LAN); host *n* sits on
 ``172.16.n.0/24`` at ``.10`` behind its router's ``.1``. Router *i* has router
 id ``10.255.255.i`` and MACs ``02:00:00:00:ii:pp`` (port ``pp``).
 
@@ -32,6 +34,13 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 #: OSPF cost of a host's LAN (a stub network)
 HOST_LAN_COST = 10
+
+
+class LinkType(StrEnum):
+    """The OSPF network type of a router link (the controller's and FRR's ``network`` setting)."""
+
+    POINT_TO_POINT = "point-to-point"
+    BROADCAST = "broadcast"  # DR and BDR elected, a network-LSA from the DR
 
 
 class RouterKind(StrEnum):
@@ -56,6 +65,7 @@ class Link:
     a: str
     b: str
     cost: int = 10  # OSPF cost, both directions
+    network: LinkType = LinkType.POINT_TO_POINT
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,7 @@ class Port:
     peer: str  # the node at the other end (router or host)
     cost: int  # OSPF cost
     host_lan: bool  # a host's LAN: advertised, passive (no OSPF neighbours)
+    network: LinkType = LinkType.BROADCAST  # a router link's type (a host's LAN is an Ethernet)
 
     @property
     def name(self) -> str:
@@ -286,6 +297,8 @@ class Topology:
             pairs.add(frozenset((link.a, link.b)))
             if not 1 <= link.cost <= 0xFFFF:
                 raise TopologyError(f"{self.name}: link {link.a}-{link.b} cost must be 1..65535")
+            if not isinstance(link.network, LinkType):
+                raise TopologyError(f"{self.name}: link {link.a}-{link.b} network must be a LinkType")
         if len(self.links) > 254 or len(self.hosts) > 254:
             raise TopologyError(f"{self.name}: at most 254 links and 254 hosts")
         if self.cut is not None and frozenset(self.cut) not in pairs:
@@ -294,16 +307,20 @@ class Topology:
     def _resolve_ports(self) -> dict[str, list[Port]]:
         ports: dict[str, list[Port]] = {r.name: [] for r in self.routers}
 
-        def add(router: str, address: str, peer: str, cost: int, host_lan: bool) -> None:
+        def add(router: str, address: str, peer: str, cost: int, network: LinkType | None) -> None:
             number = len(ports[router]) + 1
             mac = f"02:00:00:00:{self.router_index(router):02x}:{number:02x}"
-            ports[router].append(Port(router, number, IPv4Interface(address), mac, peer, cost, host_lan))
+            interface = IPv4Interface(address)
+            if network is None:  # a host's LAN
+                ports[router].append(Port(router, number, interface, mac, peer, cost, True))
+            else:
+                ports[router].append(Port(router, number, interface, mac, peer, cost, False, network))
 
         for k, link in enumerate(self.links, start=1):
-            add(link.a, f"10.0.{k}.1/24", link.b, link.cost, False)
-            add(link.b, f"10.0.{k}.2/24", link.a, link.cost, False)
+            add(link.a, f"10.0.{k}.1/24", link.b, link.cost, link.network)
+            add(link.b, f"10.0.{k}.2/24", link.a, link.cost, link.network)
         for n, host in enumerate(self.hosts, start=1):
-            add(host.router, f"172.16.{n}.1/24", host.name, HOST_LAN_COST, True)
+            add(host.router, f"172.16.{n}.1/24", host.name, HOST_LAN_COST, None)
         return ports
 
     def _least_cost_paths(self, first: str, last: str, links: tuple[Link, ...]) -> list[list[str]]:
@@ -347,13 +364,18 @@ def ring4() -> Topology:
 
 
 def mixed() -> Topology:
-    """A ring of three where r3 is FRR (zebra + ospfd, the kernel forwards)."""
+    """A ring of three where r3 is FRR (zebra + ospfd, the kernel forwards).
+
+    FRR meets r2 on a point-to-point link and r1 on a broadcast one (a DR and
+    a BDR elected); cutting r1-r2 sends r1's traffic for h2 across the
+    broadcast link and through FRR.
+    """
     return Topology(
         name="mixed",
-        description="two twinrouters and an FRR router in a ring",
+        description="two twinrouters and an FRR router in a ring; r3-r1 is a broadcast link",
         routers=(Router("r1"), Router("r2"), Router("r3", RouterKind.FRR)),
         hosts=(Host("h1", "r1"), Host("h2", "r2"), Host("h3", "r3")),
-        links=(Link("r1", "r2"), Link("r2", "r3"), Link("r3", "r1", cost=25)),
+        links=(Link("r1", "r2"), Link("r2", "r3"), Link("r3", "r1", cost=25, network=LinkType.BROADCAST)),
         cut=("r1", "r2"),
     )
 

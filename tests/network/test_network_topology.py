@@ -20,6 +20,7 @@ from sim.networks.topology import (
     TOPOLOGIES,
     Host,
     Link,
+    LinkType,
     Router,
     RouterKind,
     Topology,
@@ -70,7 +71,7 @@ def test_generated_router_configs_pass_the_controllers_own_validation(name: str,
             if port.host_lan:
                 assert settings.passive and settings.cost == port.cost
             else:
-                assert settings.network is NetworkType.POINT_TO_POINT and settings.cost == port.cost
+                assert settings.network is NetworkType(port.network) and settings.cost == port.cost
                 assert settings.dead_interval == 1 and settings.hello_multiplier == 4
 
 
@@ -89,6 +90,12 @@ def test_frr_config_matches_the_twinrouters_ospf_settings(tmp_path: Path) -> Non
         assert f" ip ospf cost {port.cost}" in conf
         if port.host_lan:
             assert f" passive-interface {port.ifname}" in conf
+        else:
+            assert (
+                f"interface {port.ifname}\n ip ospf cost {port.cost}\n ip ospf network {port.network}\n"
+                in conf
+            )
+    assert {p.network for p in topology.ports(frr) if not p.host_lan} == set(LinkType)
     assert conf.count("dead-interval minimal hello-multiplier 4") == 2
     assert f" ospf router-id {topology.router_id(frr)}" in conf
     # FRR itself must accept it: vtysh's dry run parses the file without starting anything.

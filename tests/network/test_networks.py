@@ -104,16 +104,33 @@ def test_ring_of_four_routes_around_a_cut_cable(dataplane: Dataplane) -> None:
     assert_torn_down(network)
 
 
-def test_twinrouters_and_frr_route_for_each_other() -> None:
-    """OSPF between twinrouters (HDL target) and FRR's ospfd, traffic through both kinds of router,
-    and a cut cable routed around through the FRR router."""
+@pytest.mark.parametrize("dataplane", DATAPLANES)
+def test_twinrouters_and_frr_route_for_each_other_on_point_to_point_and_broadcast_links(
+    dataplane: Dataplane,
+) -> None:
+    """OSPF between twinrouters and FRR's ospfd: Full on the point-to-point link r2-r3 and on the
+    broadcast link r3-r1 (one DR, one BDR, both sides agreeing), routes learnt both ways and
+    installed (the hosts behind each ping through both kinds of router), and a cut cable routed
+    around across the broadcast link and through FRR."""
     topology = mixed()
     assert topology.cut is not None
-    with network_of(topology, Dataplane.HDL) as network:
+    with network_of(topology, dataplane) as network:
         probes.wait_converged(network, CONVERGE_TIMEOUT)
+        assert_one_designated_router(network, "r1", "r3")
         assert_all_pairs_ping(network)
         assert_traceroute(network, "h1", "h3")  # r1 -> r2 (twinrouters) -> r3 (FRR)
         outage = probes.measure_cut(network, "h1", topology.host_port("h2").address.ip, topology.cut)
         assert outage.restored_after is not None and outage.restored_after < RESTORE_BOUND
         assert_traceroute(network, "h1", "h2", without=topology.cut)  # r1 -> r3 (FRR) -> r2
+        assert_traceroute(network, "h2", "h1", without=topology.cut)  # r2 -> r3 -> r1, the broadcast link
     assert_torn_down(network)
+
+
+def assert_one_designated_router(network: Network, a: str, b: str) -> None:
+    """Both ends of the broadcast link ``a``-``b`` agree which is DR and which BDR, and act as such."""
+    views = [probes.election(network, a, b), probes.election(network, b, a)]
+    assert views[0].dr == views[1].dr and views[0].bdr == views[1].bdr, views
+    ends = {network.topology.port_towards(r, p).address.ip: r for r, p in ((a, b), (b, a))}
+    assert {views[0].dr, views[0].bdr} == set(ends), views
+    roles = {ends[views[0].dr]: "DR", ends[views[0].bdr]: "Backup"}
+    assert {view.router: view.state for view in views} == roles, views

@@ -46,12 +46,19 @@ class Sent:
 class Harness:
     """Our instance, router id 1.1.1.1, with interfaces e1 (10.0.1.1/24) and e2 (10.0.2.1/24)."""
 
-    def __init__(self, network: NetworkType = NetworkType.POINT_TO_POINT, **settings: object) -> None:
+    def __init__(
+        self,
+        network: NetworkType = NetworkType.POINT_TO_POINT,
+        timers: dict[str, float] | None = None,
+        **settings: object,
+    ) -> None:
+        """``timers``: router-wide OspfConfig fields (min_ls_interval, ...); ``settings``: both
+        interfaces' OspfInterfaceConfig fields."""
         self.clock = FakeClock()
         self.sent: list[Sent] = []
         self.rib: dict[IPv4Network, OspfRoute] = {}
         interface = OspfInterfaceConfig(network=network, **settings)  # type: ignore[arg-type]
-        config = OspfConfig(None, 0.05, {"e1": interface, "e2": interface})
+        config = OspfConfig(None, 0.05, {"e1": interface, "e2": interface}, **(timers or {}))
         addresses = [
             OspfInterfaceAddress("e1", IPv4Interface("10.0.1.1/24")),
             OspfInterfaceAddress("e2", IPv4Interface("10.0.2.1/24")),

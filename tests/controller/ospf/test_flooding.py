@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from controller.ospf.constants import MAX_AGE
 from controller.ospf.drops import DropReason
 from controller.ospf.packets import LinkStateAck, LinkStateUpdate
@@ -9,9 +11,9 @@ from controller.ospf.packets import LinkStateAck, LinkStateUpdate
 from .scripted import Harness, Peer
 
 
-def two_full_peers() -> tuple[Harness, Peer, Peer]:
+def two_full_peers(**timers: float) -> tuple[Harness, Peer, Peer]:
     """Our instance Full with one peer on e1 and another on e2 (both point-to-point)."""
-    harness = Harness()
+    harness = Harness(timers=timers)
     left = Peer(harness, "0.0.0.2", "10.0.1.2", "e1")
     right = Peer(harness, "0.0.0.3", "10.0.2.3", "e2")
     left.become_full_as_slave()
@@ -113,6 +115,37 @@ def test_newer_instance_within_min_ls_arrival_is_dropped_unacknowledged():
     harness.clock.advance(0.6)
     left.deliver(LinkStateUpdate((left.lsa(seq=-0x7FFFFFFF + 4),)))
     assert harness.ospf.lsdb.get(left.lsa().key).header.seq == -0x7FFFFFFF + 4
+
+
+def test_min_ls_arrival_is_a_setting():
+    harness, left, _ = two_full_peers(min_ls_arrival=0.1)
+    left.deliver(LinkStateUpdate((left.lsa(seq=-0x7FFFFFFF + 3),)))
+    harness.clock.advance(0.05)
+    left.deliver(LinkStateUpdate((left.lsa(seq=-0x7FFFFFFF + 4),)))
+    assert harness.ospf.lsdb.get(left.lsa().key).header.seq == -0x7FFFFFFF + 3
+    harness.clock.advance(0.06)
+    left.deliver(LinkStateUpdate((left.lsa(seq=-0x7FFFFFFF + 5),)))
+    assert harness.ospf.lsdb.get(left.lsa().key).header.seq == -0x7FFFFFFF + 5
+    assert harness.ospf.drops[DropReason.LSA_TOO_RECENT] == 1
+
+
+@pytest.mark.parametrize(("min_ls_interval", "delay"), [(5.0, 5.0), (0.2, 0.2)])
+def test_a_dead_neighbour_is_reported_once_min_ls_interval_has_passed(min_ls_interval, delay):
+    """The router-LSA that drops a dead neighbour waits for MinLSInterval after the last one
+    (RFC 2328 §12.4): 5 s by default, the setting's seconds when shorter."""
+    harness, left, right = two_full_peers(min_ls_interval=min_ls_interval)
+    last = harness.our_lsa()
+    left.neighbor.kill("InactivityTimer")
+    assert harness.our_lsa().header.seq == last.header.seq
+    harness.clock.advance(0.01)
+    # two_full_peers ran the clock 10 s past the last origination: nothing holds this one back.
+    assert harness.our_lsa().header.seq == last.header.seq + 1
+    assert left.router_id not in {link.link_id for link in harness.our_lsa().body.links}
+    right.neighbor.kill("InactivityTimer")  # a second change straight after the first
+    harness.clock.advance(delay - 0.02)
+    assert harness.our_lsa().header.seq == last.header.seq + 1
+    harness.clock.advance(0.03)
+    assert harness.our_lsa().header.seq == last.header.seq + 2
 
 
 def test_a_newer_copy_of_our_own_lsa_makes_us_jump_past_it():
