@@ -9,13 +9,11 @@ the minimum of writes.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 
-from sim.model.lpm import ReferenceLpm
 from sim.model.tables import Direct, NextHop, NullRoute, RouteAction
 
 from .config import InterfaceConfig, RouterConfig, StaticRouteConfig
@@ -46,11 +44,12 @@ class Route:
 
 
 def _key(prefix: IPv4Network) -> int:
-    """The RIB's dictionary key for ``prefix``: address and length in one int.
+    """The RIB's dictionary key for ``prefix``: network address and length in one int.
 
-    An IPv4Network hashes in Python (a third of a microsecond); the RIB
-    probes its maps several times per route, and route installation runs
-    through here for every route.
+    An IPv4Network hashes in Python (a third of a microsecond) and route
+    installation probes the RIB's maps several times per route; an int
+    hashes in C. The FIB keyed this way is also its own longest-prefix-match
+    table (see :meth:`Rib.lookup`), with nothing else to keep up to date.
     """
     return int(prefix.network_address) << 6 | prefix.prefixlen
 
@@ -59,7 +58,6 @@ class Rib:
     def __init__(self) -> None:
         self._candidates: dict[int, dict[Source, Route]] = {}
         self._fib: dict[int, Route] = {}
-        self._lpm: ReferenceLpm[RouteAction] = ReferenceLpm()
 
     # --- changing routes -------------------------------------------------------
 
@@ -74,14 +72,21 @@ class Rib:
         old = [k for k, by_source in self._candidates.items() if source in by_source and k not in new]
         for key in old:
             self._withdraw(key, source)
-        candidates = self._candidates
-        for key, route in new.items():
+        changes = self._refresh(old)
+        candidates, fib = self._candidates, self._fib
+        for key, route in new.items():  # _refresh, unrolled for the routes offered: once per route
             offers = candidates.get(key)
             if offers is None:
                 candidates[key] = {source: route}
+                best = route
             else:
                 offers[source] = route
-        return self._refresh(itertools.chain(old, new))
+                best = min(offers.values(), key=lambda r: r.preference)
+            current = fib.get(key)
+            fib[key] = best
+            if current is None or current.action != best.action:
+                changes[(Table.IPV4_LPM, best.prefix)] = best.action
+        return changes
 
     def update_source(
         self, source: Source, routes: Iterable[Route], withdrawn: Iterable[IPv4Network] = ()
@@ -117,7 +122,8 @@ class Rib:
             if not by_source:
                 del self._candidates[key]
 
-    def _refresh(self, keys: Iterable[int]) -> ChangeSet:
+    def _refresh(self, keys: Iterable[int]) -> dict[tuple[Table, IPv4Network], EntryValue | None]:
+        """Choose the best offer again for ``keys``; the FIB changes that makes."""
         changes: dict[tuple[Table, IPv4Network], EntryValue | None] = {}
         fib, candidates = self._fib, self._candidates
         for key in keys:
@@ -126,7 +132,6 @@ class Rib:
             if not offers:
                 if current is not None:
                     del fib[key]
-                    self._lpm.delete(current.prefix)
                     changes[(Table.IPV4_LPM, current.prefix)] = None
                 continue
             if len(offers) == 1:
@@ -135,7 +140,6 @@ class Rib:
                 best = min(offers.values(), key=lambda r: r.preference)
             fib[key] = best
             if current is None or current.action != best.action:
-                self._lpm.insert(best.prefix, best.action)
                 changes[(Table.IPV4_LPM, best.prefix)] = best.action
         return changes
 
@@ -148,8 +152,13 @@ class Rib:
         return self._fib.get(_key(prefix))
 
     def lookup(self, address: IPv4Address) -> tuple[IPv4Network, RouteAction] | None:
-        """Longest-prefix match in the FIB, as the data plane would do it."""
-        return self._lpm.lookup(address)
+        """Longest-prefix match in the FIB, as the data plane would do it: /32 down to /0."""
+        addr, fib = int(address), self._fib
+        for length in range(32, -1, -1):
+            route = fib.get((addr >> (32 - length) << (32 - length)) << 6 | length)
+            if route is not None:
+                return route.prefix, route.action
+        return None
 
     def candidates(self) -> Iterator[tuple[Route, bool]]:
         """Every candidate route with whether it is the one in the FIB, by prefix (address, then length)."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
+from hypothesis import given
+from hypothesis import strategies as st
 from scapy.layers.inet import IP
 from scapy.layers.l2 import Ether
 
 from controller.config import parse_config
-from controller.intent import DELIVER_LOCAL, Table, entries_of
-from controller.rib import Rib, Route, Source, connected_routes, static_routes
+from controller.intent import DELIVER_LOCAL, Table, apply_changes, entries_of
+from controller.rib import DEFAULT_DISTANCE, Rib, Route, Source, connected_routes, static_routes
 from sim.model import Direct, Drop, DropReason, Forward, NextHop, NullRoute
+from sim.model.lpm import ReferenceLpm
 
 from .conftest import GATEWAY, HOST_A, ROUTER_TOML
 
@@ -131,3 +134,28 @@ def test_a_link_local_frame_goes_out_unchanged(router, switch):
     )
     router.send_frame(1, frame)
     assert switch.take_wire() == [(1, frame)]
+
+
+prefixes = st.builds(
+    lambda address, length: IPv4Network((address >> (32 - length) << (32 - length), length)),
+    st.integers(0, 2**32 - 1) | st.sampled_from([0x0A000000, 0x0A010000, 0x0A010100]),
+    st.sampled_from([0, 8, 16, 24, 32]) | st.integers(0, 32),
+)
+offers = st.dictionaries(prefixes, st.sampled_from([VIA_GW, VIA_OTHER, Direct(1), NullRoute()]), max_size=30)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(list(Source)), offers), max_size=6),
+    st.lists(st.integers(0, 2**32 - 1)),
+)
+def test_the_fib_is_what_its_change_sets_add_up_to_and_looks_up_as_the_oracle_does(steps, addresses):
+    rib, installed = Rib(), {}
+    for source, offered in steps:
+        routes = [Route(p, source, action, DEFAULT_DISTANCE[source]) for p, action in offered.items()]
+        apply_changes(installed, rib.replace_source(source, routes))
+    assert installed == {(Table.IPV4_LPM, prefix): action for prefix, action in rib.fib().items()}
+    oracle = ReferenceLpm()
+    for prefix, action in rib.fib().items():
+        oracle.insert(prefix, action)
+    for address in [*addresses, *(int(p.network_address) for p in rib.fib())]:
+        assert rib.lookup(IPv4Address(address)) == oracle.lookup(address)
