@@ -23,9 +23,10 @@ from hdl.toolchain import use_yowasp
 
 from .boards import BOARDS, Board
 from .loopback import MacLoopbackTop
+from .router import RouterBoardTop
 
 NAME = "top"
-TOPS = {"mac-loopback": MacLoopbackTop}
+TOPS = {"router": RouterBoardTop, "mac-loopback": MacLoopbackTop}
 # nextpnr's utilization cell types, by what a reader calls them.
 RESOURCES = {
     "LUT4": "TRELLIS_COMB",
@@ -90,10 +91,22 @@ def tool_environment() -> dict[str, str]:
     return dict(os.environ)
 
 
-def prepare(board: Board, top_name: str, width: int, core_mhz: float, build_dir: Path, seed: int) -> None:
+def make_top(board: Board, top_name: str, width: int | None, core_mhz: float | None):
+    """The board top ``top_name``; ``width`` and ``core_mhz`` left None take the top's defaults."""
+    options = {name: value for name, value in (("width", width), ("core_mhz", core_mhz)) if value is not None}
+    return TOPS[top_name](board, **options)
+
+
+def top_parameters(top) -> tuple[int, float]:
+    """The datapath width and core clock a top was built with."""
+    if isinstance(top, RouterBoardTop):
+        return top.build.width, top.build.core_mhz
+    return top._width, top._core_mhz
+
+
+def prepare(top, board: Board, build_dir: Path, seed: int) -> None:
     """Write Amaranth's build plan for the board top into ``build_dir``."""
     platform = board.platform()
-    top = TOPS[top_name](board, width=width, core_mhz=core_mhz)
     plan = platform.prepare(
         top, name=NAME, nextpnr_opts=f"--report {NAME}.report.json --timing-allow-fail --seed {seed}"
     )
@@ -159,9 +172,9 @@ def _watch(process: subprocess.Popen, build_dir: Path) -> None:
 def synthesize(
     board_name: str,
     *,
-    top: str = "mac-loopback",
-    width: int = 4,
-    core_mhz: float = 100.0,
+    top: str = "router",
+    width: int | None = None,
+    core_mhz: float | None = None,
     build_dir: Path | None = None,
     seed: int = 1,
     show_progress: bool = False,
@@ -170,12 +183,14 @@ def synthesize(
     if board_name not in BOARDS:
         raise ValueError(f"unknown board {board_name!r}; choose from {', '.join(sorted(BOARDS))}")
     board = BOARDS[board_name]
+    elaboratable = make_top(board, top, width, core_mhz)
+    width, core_mhz = top_parameters(elaboratable)
     build_dir = build_dir or Path("build") / "synth" / f"{board_name}-{top}-w{width}"
     build_dir.mkdir(parents=True, exist_ok=True)
     for stale in build_dir.glob(f"{NAME}.*"):
         stale.unlink()
     start = time.monotonic()
-    prepare(board, top, width, core_mhz, build_dir, seed)
+    prepare(elaboratable, board, build_dir, seed)
     run_build(build_dir, show_progress=show_progress)
     utilization, clocks = parse_nextpnr_report(build_dir / f"{NAME}.report.json")
     report = SynthReport(
@@ -215,9 +230,9 @@ def print_report(report: SynthReport) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", required=True, choices=sorted(BOARDS), help="the board to build for")
-    parser.add_argument("--top", default="mac-loopback", choices=sorted(TOPS), help="which board top")
-    parser.add_argument("--width", type=int, default=4, help="core datapath width in bytes")
-    parser.add_argument("--core-mhz", type=float, default=100.0, help="core clock frequency")
+    parser.add_argument("--top", default="router", choices=sorted(TOPS), help="which board top")
+    parser.add_argument("--width", type=int, help="core datapath width in bytes (default: the board's build)")
+    parser.add_argument("--core-mhz", type=float, help="core clock in MHz (default: the board's build)")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     parser.add_argument("--build-dir", type=Path, help="where the build goes (default build/synth/...)")
 

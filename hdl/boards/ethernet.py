@@ -1,0 +1,63 @@
+"""What every board top shares: clocks, PHY resets, and each RGMII port's PHY adapter wired to its MAC."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from amaranth import Module, ResetSignal
+from amaranth.lib import io, wiring
+
+from hdl.mac import EthernetMac
+from hdl.mac.rgmii import Ecp5Ddr, RgmiiPhy, RgmiiPins, SimDdr
+
+from .boards import Board
+from .clocking import Ecp5Clocking
+
+
+def add_ethernet_ports(
+    m: Module,
+    platform,
+    board: Board,
+    macs: Sequence[EthernetMac],
+    *,
+    core_mhz: float,
+    simulation: bool,
+) -> None:
+    """Add the clocking and one :class:`RgmiiPhy` per MAC (port ``n`` is ``board.rgmii[n - 1]``).
+
+    Each MAC's receive side runs in ``eth{n}_rx`` (the PHY's receive clock),
+    all transmit sides in ``eth_tx`` (125 MHz) and the core in ``sync``
+    (``core_mhz``), both from the PLL. With ``simulation``, :class:`SimDdr`
+    replaces the ECP5 DDR primitives, and ``eth_tx`` and ``sync`` are top-level
+    clock and reset inputs (``eth_tx_clk``, ``clk`` ...) instead of the PLL's;
+    the RGMII pins are then ports ``rgmii{n}_*``. Nothing else differs.
+    """
+    if len(macs) != len(board.rgmii):
+        raise ValueError(f"{board.name} has {len(board.rgmii)} RGMII ports, not {len(macs)}")
+    if simulation:
+        pins = [RgmiiPins.for_simulation(f"rgmii{n}") for n in range(1, len(macs) + 1)]
+        ddr = SimDdr()
+    else:
+        m.submodules.clocking = Ecp5Clocking(board.clock, input_mhz=board.clock_mhz, core_mhz=core_mhz)
+        resources = [platform.request(*rgmii, dir="-") for rgmii in board.rgmii]
+        for n, resource in enumerate(resources, 1):
+            if hasattr(resource, "rst"):  # hold the PHY out of reset (the pin is active low)
+                m.submodules[f"phy{n}_reset"] = reset = io.Buffer("o", resource.rst)
+                m.d.comb += reset.o.eq(0)
+        pins = [RgmiiPins.from_resource(resource) for resource in resources]
+        ddr = Ecp5Ddr()
+
+    for n, (port_pins, mac) in enumerate(zip(pins, macs, strict=True), 1):
+        phy = RgmiiPhy(
+            port_pins,
+            ddr=ddr,
+            rx_delay_ps=board.rx_delay_ps,
+            tx_clock_delay_ps=board.tx_clock_delay_ps,
+            rx_domain=f"eth{n}_rx",
+            tx_domain="eth_tx",
+        )
+        m.submodules[f"phy{n}"] = phy
+        m.submodules[f"mac{n}"] = mac
+        m.d.comb += phy.rx_reset.eq(ResetSignal("sync"))  # until the PLL locks (or the test says)
+        wiring.connect(m, phy.gmii_rx, mac.gmii_rx)
+        wiring.connect(m, mac.gmii_tx, phy.gmii_tx)
