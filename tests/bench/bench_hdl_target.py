@@ -13,7 +13,8 @@ runs (the default build, cached after its first compile).
   one WriteRequest, then one update per WriteRequest; end to end, from the
   client's request to the server's answer, which comes once every update has
   reached the gateware over the management channel (best of 3 runs); and the
-  round trip of a request that stops at the server (a Read of an empty table);
+  round trip of a request that stops at the server (a Read of an empty table)
+  and of a Read of every counter cell;
 * forwarding: frames sent from a host namespace into port 1 of an
   ``HdlSwitch`` bound to veths in a router namespace, counted at the host on
   port 2: delivered frames per second at the offered load, 64- and 1500-byte
@@ -33,7 +34,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
-from finsy import P4TableEntry, Switch, SwitchOptions
+from finsy import P4CounterEntry, P4TableEntry, Switch, SwitchOptions
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
@@ -56,6 +57,7 @@ FRAMES = 3000
 WINDOW = 32
 #: Routes written through P4Runtime: the default build's LPM holds 512 prefixes.
 P4RT_ROUTES = 500
+COUNTERS = ("ingress.rx_port", "egress.tx_port", "ingress.drops", "ingress.punts")
 #: Each P4Runtime write figure is the best of this many runs: the machine is shared.
 P4RT_REPEATS = 3
 
@@ -151,21 +153,25 @@ def p4runtime_workloads() -> list[tuple[str, list[P4TableEntry]]]:
     ]
 
 
-async def p4runtime_write_figures() -> None:
+async def _seconds_per_read(switch: Switch, wanted: list, repeats: int) -> float:
+    start = time.perf_counter()
+    for _ in range(repeats):
+        async for _entry in switch.read(wanted):
+            pass
+    return (time.perf_counter() - start) / repeats
+
+
+async def p4runtime_figures() -> None:
     with (
         tempfile.TemporaryDirectory(prefix="bench-p4rt-") as run_dir,
         hdl_switch_process(Path(run_dir)) as address,
     ):
         options = SwitchOptions(p4info=P4INFO_PATH, p4blob=b"", p4force=True)
         async with Switch("hdl", address, options) as switch:
-            start = time.perf_counter()
-            for _ in range(ROUNDS // 10):
-                async for _entry in switch.read(P4TableEntry(LOCAL_IP)):
-                    pass
-            elapsed = (time.perf_counter() - start) / (ROUNDS // 10)
-            print(
-                f"P4Runtime round trip (Read of an empty table, no gateware access): {elapsed * 1e3:.1f} ms"
-            )
+            empty = await _seconds_per_read(switch, [P4TableEntry(LOCAL_IP)], ROUNDS // 10)
+            print(f"P4Runtime round trip (Read of an empty table, no gateware access): {empty * 1e3:.1f} ms")
+            counters = await _seconds_per_read(switch, [P4CounterEntry(name) for name in COUNTERS], 10)
+            print(f"P4Runtime Read of the four counter arrays, every cell: {counters * 1e3:.0f} ms")
             for label, entries in p4runtime_workloads():
                 for per_request in (len(entries), 1):
                     inserts, deletes = 0.0, 0.0
@@ -234,7 +240,7 @@ async def _forward(router_ns, tables, sender, receiver, frame) -> tuple[int, flo
 
 def main() -> None:
     asyncio.run(management_figures())
-    asyncio.run(p4runtime_write_figures())
+    asyncio.run(p4runtime_figures())
     forwarding_figures()
 
 
