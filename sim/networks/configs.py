@@ -31,23 +31,36 @@ class OspfTiming:
     # after the last one (an adjacency that came up just before): measured 3.8 s reroutes.
     min_ls_interval: float = 0.2
     min_ls_arrival: float = 0.1  # below min_ls_interval, so no quick second origination is refused
+    # Seconds between retransmissions (DD, requests, updates); 5 by default. On a LAN the DR
+    # (FRR, say) may ignore our first DD because it has not finished its own election yet, and
+    # then only its retransmission starts the exchange. Above the 1-s delayed acknowledgments.
+    retransmit_interval: int = 2
 
     def twinrouter_lines(self) -> list[str]:
+        retransmit = f"retransmit_interval = {self.retransmit_interval}"
         if self.hello_multiplier:
-            return ["dead_interval = 1", f"hello_multiplier = {self.hello_multiplier}"]
-        return [f"hello_interval = {self.hello_interval}", f"dead_interval = {self.dead_interval}"]
+            return ["dead_interval = 1", f"hello_multiplier = {self.hello_multiplier}", retransmit]
+        return [
+            f"hello_interval = {self.hello_interval}",
+            f"dead_interval = {self.dead_interval}",
+            retransmit,
+        ]
 
     def frr_lines(self) -> list[str]:
+        retransmit = f" ip ospf retransmit-interval {self.retransmit_interval}"
         if self.hello_multiplier:
-            return [f" ip ospf dead-interval minimal hello-multiplier {self.hello_multiplier}"]
+            return [f" ip ospf dead-interval minimal hello-multiplier {self.hello_multiplier}", retransmit]
         return [
             f" ip ospf hello-interval {self.hello_interval}",
             f" ip ospf dead-interval {self.dead_interval}",
+            retransmit,
         ]
 
 
-#: RFC 2328's defaults (hello 10 s, dead 40 s, MinLSInterval 5 s, MinLSArrival 1 s)
-DEFAULT_TIMING = OspfTiming(hello_multiplier=None, min_ls_interval=5.0, min_ls_arrival=1.0)
+#: RFC 2328's defaults (hello 10 s, dead 40 s, MinLSInterval 5 s, MinLSArrival 1 s, RxmtInterval 5 s)
+DEFAULT_TIMING = OspfTiming(
+    hello_multiplier=None, min_ls_interval=5.0, min_ls_arrival=1.0, retransmit_interval=5
+)
 
 
 def router_toml(topology: Topology, router: str, num_ports: int, timing: OspfTiming = OspfTiming()) -> str:

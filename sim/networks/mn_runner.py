@@ -267,7 +267,8 @@ class FrrRouter(QuietNode):
 
 
 class Cable(QuietNode):
-    """A cable between two routers: a bridge in a namespace of its own, joining two veths.
+    """A cable between two routers, or a LAN of several: a bridge in a namespace of its own,
+    joining one veth per router.
 
     Cutting it takes its own two ports down, so both routers see carrier loss
     on interfaces that stay up, as when a cable is pulled: frames sent into
@@ -284,7 +285,7 @@ class Cable(QuietNode):
         self.cmd("ip link set br0 up")
 
     def cable_ports(self) -> list[str]:
-        return [self.spec["a_cable_ifname"], self.spec["b_cable_ifname"]]
+        return [end["bridge_ifname"] for end in self.spec["ends"]]
 
     def set_connected(self, up: bool) -> None:
         for intf in self.cable_ports():
@@ -311,14 +312,11 @@ class NetworkRunner:
             self._add_node(spec["name"], LinuxHost)
         for cable in self.plan["cables"]:
             self._add_node(cable["name"], Cable)
-            self.net.addLink(
-                cable["a"], cable["name"],
-                intfName1=cable["a_ifname"], intfName2=cable["a_cable_ifname"], addr1=cable["a_mac"],
-            )  # fmt: skip
-            self.net.addLink(
-                cable["name"], cable["b"],
-                intfName1=cable["b_cable_ifname"], intfName2=cable["b_ifname"], addr2=cable["b_mac"],
-            )  # fmt: skip
+            for end in cable["ends"]:
+                self.net.addLink(
+                    end["router"], cable["name"],
+                    intfName1=end["ifname"], intfName2=end["bridge_ifname"], addr1=end["mac"],
+                )  # fmt: skip
         for link in self.plan["links"]:
             self.net.addLink(
                 link["a"], link["b"],
@@ -348,7 +346,7 @@ class NetworkRunner:
     def link(self, a: str, b: str, up: bool) -> None:
         """Connect or cut the cable between routers ``a`` and ``b``."""
         for cable in self.plan["cables"]:
-            if {cable["a"], cable["b"]} == {a, b}:
+            if {end["router"] for end in cable["ends"]} == {a, b}:
                 self.nodes[cable["name"]].set_connected(up)
                 return
         raise ValueError(f"no cable between {a} and {b}")

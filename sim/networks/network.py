@@ -150,16 +150,21 @@ def write_plan(topology: Topology, options: NetworkOptions, run_dir: Path) -> Pa
                 "gateway": str(port.gateway),
             }
         )
-    cables = []
-    for link, cable in zip(topology.links, topology.cables(), strict=False):
-        a, b = topology.port_towards(link.a, link.b), topology.port_towards(link.b, link.a)
-        cables.append(
-            {
-                "name": cable,
-                "a": link.a, "a_ifname": a.ifname, "a_mac": a.mac, "a_cable_ifname": f"{cable}-eth1",
-                "b": link.b, "b_ifname": b.ifname, "b_mac": b.mac, "b_cable_ifname": f"{cable}-eth2",
-            }
-        )  # fmt: skip
+    cables = [
+        {
+            "name": segment.name,
+            "ends": [
+                {
+                    "router": p.router,
+                    "ifname": p.ifname,
+                    "mac": p.mac,
+                    "bridge_ifname": segment.bridge_ifname(end),
+                }
+                for end, p in enumerate(segment.ports)
+            ],
+        }
+        for segment in topology.segments()
+    ]
     links = []
     for host in topology.hosts:
         a, h = topology.port_towards(host.router, host.name), topology.host_port(host.name)
@@ -312,7 +317,7 @@ class Network(contextlib.AbstractContextManager["Network"]):
     def interface_names(self) -> set[str]:
         topology = self.topology
         names = {p.ifname for r in topology.routers for p in topology.ports(r.name)}
-        names |= {f"{cable}-eth{end}" for cable in topology.cables() for end in (1, 2)}
+        names |= {s.bridge_ifname(end) for s in topology.segments() for end in range(len(s.ports))}
         return names | {topology.host_port(h.name).ifname for h in topology.hosts}
 
     # --- the runner ------------------------------------------------------------------

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .topology import TOPOLOGIES, LinkType, RouterKind, Topology
+from .topology import TOPOLOGIES, Lan, LinkType, RouterKind, Topology
 
 Point = tuple[float, float]
 
 SPACING = 280.0  # between neighbouring routers
 HOST_DISTANCE = 150.0
 MARGIN = 70.0
+LAN_OFFSET = 30.0  # a LAN's bridge sits this far below its routers' centre
 COLOURS = {RouterKind.TWINROUTER: "#2b6cb0", RouterKind.FRR: "#c05621", "host": "#4a5568"}
 
 
@@ -33,7 +35,9 @@ def layout(topology: Topology) -> dict[str, Point]:
         degree[link.a] += 1
         degree[link.b] += 1
     positions: dict[str, Point] = {}
-    is_path = len(topology.links) == len(names) - 1 and max(degree.values(), default=0) <= 2
+    is_path = (
+        not topology.lans and len(topology.links) == len(names) - 1 and max(degree.values(), default=0) <= 2
+    )
     if is_path and len(names) > 1:
         order = _walk_path(topology, next(n for n in names if degree[n] == 1))
         for i, name in enumerate(order):
@@ -43,6 +47,10 @@ def layout(topology: Topology) -> dict[str, Point]:
         for i, name in enumerate(names):
             angle = math.pi - 2 * math.pi * i / len(names)  # the first router on the left, clockwise
             positions[name] = (radius * math.cos(angle), -radius * math.sin(angle))
+    for lan in topology.lans:
+        # Its bridge between its routers (at their centre, shifted off a line through them).
+        xs, ys = zip(*(positions[r] for r in lan.routers), strict=True)
+        positions[lan.name] = (sum(xs) / len(xs), sum(ys) / len(ys) + LAN_OFFSET)
     for host in topology.hosts:
         positions[host.name] = _host_position(topology, positions, host.router, host.name)
     return positions
@@ -111,6 +119,8 @@ def svg(topology: Topology) -> str:
         parts += _side_label(*ends, centre, [*lines, *(["cut by the demo"] if cut else [])], "#2d3748")
         for router, peer in ((link.a, link.b), (link.b, link.a)):
             parts.append(_end_label(at(router), at(peer), centre, topology.port_towards(router, peer)))
+    for lan in topology.lans:
+        parts += _lan(topology, lan, at, centre)
     for host in topology.hosts:
         ends = at(host.router), at(host.name)
         parts.append(_line(*ends, "#718096", 1.5, ""))
@@ -133,6 +143,20 @@ def svg(topology: Topology) -> str:
         parts.append(_text(x, y + 30, str(address), "#4a5568", 10))
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _lan(topology: Topology, lan: Lan, at: Callable[[str], Point], centre: Point) -> list[str]:
+    """A LAN: its bridge as a bar, a line to each router, the subnet and cost beside the bar."""
+    x, y = at(lan.name)
+    parts = [_line(at(router), (x, y), "#2d3748", 2.5, "") for router in lan.routers]
+    parts.append(f'<rect x="{x - 40:.1f}" y="{y - 7:.1f}" width="80" height="14" rx="7" fill="#2d3748"/>')
+    parts.append(_text(x, y + 4, lan.name, "#ffffff", 10, bold=True))
+    subnet = topology.port_towards(lan.routers[0], lan.name).address.network
+    caption = [str(subnet), f"cost {lan.cost}, broadcast (DR elected)"]
+    parts += [_text(x - 8, y + 26 + 13 * i, line, "#2d3748", 11, "end") for i, line in enumerate(caption)]
+    for router in lan.routers:
+        parts.append(_end_label(at(router), (x, y), centre, topology.port_towards(router, lan.name)))
+    return parts
 
 
 def _legend(topology: Topology, height: float) -> list[str]:
@@ -211,6 +235,13 @@ def text(topology: Topology) -> list[str]:
             f"{link.a:>3} {a.name} {a.address.ip!s:<9} ──({link.cost:>2})── "
             f"{b.address.ip!s:<9} {b.name} {link.b}{cut}"
         )
+    for segment in topology.lans:
+        members = ", ".join(
+            f"{p.router} {p.name} .{str(p.address.ip).rsplit('.', 1)[1]}"
+            for p in (topology.port_towards(r, segment.name) for r in segment.routers)
+        )
+        subnet = topology.port_towards(segment.routers[0], segment.name).address.network
+        lines.append(f"{segment.name}: {subnet} ({segment.cost:>2}, broadcast: DR elected) joins {members}")
     for host in topology.hosts:
         port, lan = topology.host_port(host.name), topology.port_towards(host.router, host.name)
         lines.append(

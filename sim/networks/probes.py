@@ -46,11 +46,7 @@ def router_progress(network: Network, router: str, without: tuple[str, str] | No
     topology = network.topology
     kind = topology.router(router).kind
     expected = topology.next_hops(router, without)
-    links = sum(
-        1
-        for p in topology.ports(router)
-        if not p.host_lan and (without is None or {router, p.peer} != set(without))
-    )
+    links = topology.expected_full_neighbours(router, without)
     try:
         if kind is RouterKind.FRR:
             neighbours, routes = _frr_state(network, router)

@@ -15,8 +15,9 @@ README's picture are generated from the same description::
 Addressing: router link *k* (from 1, in order) is ``10.0.k.0/24`` with the
 first-named router at ``.1`` and the second at ``.2``, an OSPF point-to-point
 link unless it says ``network=LinkType.BROADCAST`` (then the two elect a
-designated router, as on a LAN); host *n* sits on
-``172.16.n.0/24`` at ``.10`` behind its router's ``.1``. Router *i* has router
+designated router); LAN *j* (``Lan``: one bridge joining several routers,
+OSPF broadcast) is ``10.1.j.0/24`` with its *i*-th router at ``.i``; host *n*
+sits on ``172.16.n.0/24`` at ``.10`` behind its router's ``.1``. Router *i* has router
 id ``10.255.255.i`` and MACs ``02:00:00:00:ii:pp`` (port ``pp``).
 
 This module uses only the standard library: the Mininet runner
@@ -69,6 +70,15 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Lan:
+    """A broadcast segment: one Linux bridge joining ``routers`` (a DR and a BDR elected)."""
+
+    name: str  # also the bridge's node name
+    routers: tuple[str, ...]
+    cost: int = 10  # OSPF cost of every router's interface on it
+
+
+@dataclass(frozen=True)
 class Port:
     """One router interface, fully resolved."""
 
@@ -76,7 +86,7 @@ class Port:
     port: int  # P4Runtime port number, 1..
     address: IPv4Interface
     mac: str
-    peer: str  # the node at the other end (router or host)
+    peer: str  # the node at the other end (router, LAN or host)
     cost: int  # OSPF cost
     host_lan: bool  # a host's LAN: advertised, passive (no OSPF neighbours)
     network: LinkType = LinkType.BROADCAST  # a router link's type (a host's LAN is an Ethernet)
@@ -109,6 +119,18 @@ class TopologyError(ValueError):
 
 
 @dataclass(frozen=True)
+class Segment:
+    """What joins routers' ports in the network: a link's cable (``w<k>``) or a LAN, each a bridge."""
+
+    name: str
+    ports: tuple[Port, ...]
+
+    def bridge_ifname(self, end: int) -> str:
+        """The bridge's own interface facing ``ports[end]``."""
+        return f"{self.name}-eth{end + 1}"
+
+
+@dataclass(frozen=True)
 class Topology:
     name: str
     routers: tuple[Router, ...]
@@ -117,6 +139,7 @@ class Topology:
     description: str = ""
     #: the router link the demo cuts to show a reroute (its two router names)
     cut: tuple[str, str] | None = None
+    lans: tuple[Lan, ...] = ()
     _ports: dict[str, list[Port]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -160,6 +183,25 @@ class Topology:
         """The node name of each router link's cable (``w1``, ``w2``, ... in link order)."""
         return [f"w{k}" for k in range(1, len(self.links) + 1)]
 
+    def segments(self) -> list[Segment]:
+        """Every bridge of the network: the links' cables, then the LANs."""
+        found = [
+            Segment(cable, (self.port_towards(link.a, link.b), self.port_towards(link.b, link.a)))
+            for link, cable in zip(self.links, self.cables(), strict=True)
+        ]
+        return found + [
+            Segment(lan.name, tuple(self.port_towards(r, lan.name) for r in lan.routers)) for lan in self.lans
+        ]
+
+    def expected_full_neighbours(self, router: str, without: tuple[str, str] | None = None) -> int:
+        """How many neighbours ``router`` is Full with once converged (``without``: a cut link).
+
+        On a LAN a router is Full with the DR and the BDR, or with everyone if it is one of them:
+        at least two, all the others on a LAN of three.
+        """
+        links = sum(1 for link in self._links_without(without) if router in (link.a, link.b))
+        return links + sum(min(len(lan.routers) - 1, 2) for lan in self.lans if router in lan.routers)
+
     def subnets(self) -> list[IPv4Network]:
         """Every subnet in the network, each once."""
         return sorted({p.address.network for ports in self._ports.values() for p in ports})
@@ -178,7 +220,7 @@ class Topology:
         paths = self._least_cost_paths(first, last, self.links)
         if len(paths) != 1:
             raise TopologyError(f"{self.name}: {len(paths)} least-cost paths from {first} to {last}")
-        return paths[0]
+        return [node for node in paths[0] if node not in self._lan_names()]
 
     def hop_addresses(
         self, source: str, destination: str, without: tuple[str, str] | None = None
@@ -194,7 +236,9 @@ class Topology:
         path = paths[0]
         hops = [self.port_towards(path[0], source).address.ip]
         hops += [
-            self.port_towards(router, previous).address.ip for previous, router in itertools.pairwise(path)
+            self.port_towards(router, previous).address.ip
+            for previous, router in itertools.pairwise(path)
+            if router not in self._lan_names()
         ]
         return [*hops, self.host_port(destination).address.ip]
 
@@ -226,8 +270,8 @@ class Topology:
             if not offers:
                 continue
             best = min(cost for cost, _ in offers)
-            neighbours = {hop for cost, owner in offers if cost == best for hop in first_hops[owner]}
-            routes[subnet] = min(self.port_towards(n, router).address.ip for n in neighbours)
+            hops = {hop for cost, owner in offers if cost == best for hop in first_hops[owner]}
+            routes[subnet] = min(hop.address.ip for hop in hops)
         return routes
 
     # --- internals ---------------------------------------------------------------------
@@ -235,13 +279,21 @@ class Topology:
     def _links_without(self, without: tuple[str, str] | None) -> tuple[Link, ...]:
         return tuple(link for link in self.links if without is None or {link.a, link.b} != set(without))
 
+    def _lan_names(self) -> set[str]:
+        return {lan.name for lan in self.lans}
+
     def _shortest(self, source: str, links: tuple[Link, ...]) -> tuple[dict[str, int], dict[str, list[str]]]:
-        """Dijkstra from ``source``: least cost to every router it reaches, and every predecessor
-        on a least-cost path."""
+        """Dijkstra from ``source``: least cost to every router and LAN it reaches, and every
+        predecessor on a least-cost path. A LAN is a vertex as in OSPF's SPF: a router reaches
+        it at its interface's cost, and it reaches each of its routers at no cost."""
         neighbours: dict[str, list[tuple[str, int]]] = {r.name: [] for r in self.routers}
         for link in links:
             neighbours[link.a].append((link.b, link.cost))
             neighbours[link.b].append((link.a, link.cost))
+        for lan in self.lans:
+            neighbours[lan.name] = [(router, 0) for router in lan.routers]
+            for router in lan.routers:
+                neighbours[router].append((lan.name, lan.cost))
         distance = {source: 0}
         previous: dict[str, list[str]] = {source: []}
         queue = [(0, source)]
@@ -259,21 +311,28 @@ class Topology:
                     previous[peer].append(node)
         return distance, previous
 
-    def _distances(self, source: str, links: tuple[Link, ...]) -> tuple[dict[str, int], dict[str, set[str]]]:
-        """Least cost from ``source`` to every router it reaches, and the first hops of those paths."""
+    def _distances(self, source: str, links: tuple[Link, ...]) -> tuple[dict[str, int], dict[str, set[Port]]]:
+        """Least cost from ``source`` to every router (and LAN) it reaches, and the first hops of
+        those paths: each the neighbour's port that ``source`` sends to (its address is the next hop)."""
         distance, previous = self._shortest(source, links)
-        first_hops: dict[str, set[str]] = {source: set()}
-        for node in sorted(distance, key=distance.__getitem__):
-            if node != source:
-                first_hops[node] = {
-                    hop
-                    for before in previous[node]
-                    for hop in ({node} if before == source else first_hops[before])
-                }
+        lans = self._lan_names()
+        first_hops: dict[str, set[Port]] = {source: set()}
+        # A LAN before the routers it reaches at no cost.
+        for node in sorted(distance, key=lambda n: (distance[n], n not in lans)):
+            if node == source:
+                continue
+            hops: set[Port] = set()
+            for before in previous[node]:
+                if before == source or (before in lans and not first_hops[before]):
+                    # one hop from source (across a link, or across one of source's own LANs)
+                    hops |= set() if node in lans else {self.port_towards(node, before)}
+                else:
+                    hops |= first_hops[before]
+            first_hops[node] = hops
         return distance, first_hops
 
     def _validate(self) -> None:
-        names = [r.name for r in self.routers] + [h.name for h in self.hosts]
+        names = [r.name for r in self.routers] + [h.name for h in self.hosts] + [n.name for n in self.lans]
         if len(set(names)) != len(names):
             raise TopologyError(f"{self.name}: node names must be unique: {names}")
         for name in names:
@@ -303,6 +362,15 @@ class Topology:
             raise TopologyError(f"{self.name}: at most 254 links and 254 hosts")
         if self.cut is not None and frozenset(self.cut) not in pairs:
             raise TopologyError(f"{self.name}: the cut link {self.cut} is not a link")
+        for lan in self.lans:
+            if len(lan.routers) < 2 or len(set(lan.routers)) != len(lan.routers):
+                raise TopologyError(f"{self.name}: LAN {lan.name} must join two or more different routers")
+            if not set(lan.routers) <= routers:
+                raise TopologyError(f"{self.name}: LAN {lan.name} joins an unknown router: {lan.routers}")
+            if not 1 <= lan.cost <= 0xFFFF:
+                raise TopologyError(f"{self.name}: LAN {lan.name} cost must be 1..65535")
+        if len(self.lans) > 254 or any(len(lan.routers) > 254 for lan in self.lans):
+            raise TopologyError(f"{self.name}: at most 254 LANs of at most 254 routers")
 
     def _resolve_ports(self) -> dict[str, list[Port]]:
         ports: dict[str, list[Port]] = {r.name: [] for r in self.routers}
@@ -319,6 +387,9 @@ class Topology:
         for k, link in enumerate(self.links, start=1):
             add(link.a, f"10.0.{k}.1/24", link.b, link.cost, link.network)
             add(link.b, f"10.0.{k}.2/24", link.a, link.cost, link.network)
+        for j, lan in enumerate(self.lans, start=1):
+            for i, router in enumerate(lan.routers, start=1):
+                add(router, f"10.1.{j}.{i}/24", lan.name, lan.cost, LinkType.BROADCAST)
         for n, host in enumerate(self.hosts, start=1):
             add(host.router, f"172.16.{n}.1/24", host.name, HOST_LAN_COST, None)
         return ports
@@ -364,18 +435,20 @@ def ring4() -> Topology:
 
 
 def mixed() -> Topology:
-    """A ring of three where r3 is FRR (zebra + ospfd, the kernel forwards).
+    """Two twinrouters and FRR (zebra + ospfd, the kernel forwards), on links and a LAN.
 
-    FRR meets r2 on a point-to-point link and r1 on a broadcast one (a DR and
-    a BDR elected); cutting r1-r2 sends r1's traffic for h2 across the
-    broadcast link and through FRR.
+    FRR (r3) meets r2 on a point-to-point link, and both twinrouters on a LAN
+    of the three (a DR, a BDR and a DROther elected; the LAN costs more, so
+    traffic takes the links while they stand: h1 reaches h3 through r2, a
+    twinrouter, then FRR). Cutting r1-r2 sends r1's traffic across the LAN.
     """
     return Topology(
         name="mixed",
-        description="two twinrouters and an FRR router in a ring; r3-r1 is a broadcast link",
+        description="two twinrouters and FRR on links and a LAN of the three",
         routers=(Router("r1"), Router("r2"), Router("r3", RouterKind.FRR)),
         hosts=(Host("h1", "r1"), Host("h2", "r2"), Host("h3", "r3")),
-        links=(Link("r1", "r2"), Link("r2", "r3"), Link("r3", "r1", cost=25, network=LinkType.BROADCAST)),
+        links=(Link("r1", "r2"), Link("r2", "r3")),
+        lans=(Lan("lan1", ("r1", "r2", "r3"), cost=25),),
         cut=("r1", "r2"),
     )
 

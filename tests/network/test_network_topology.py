@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import xml.etree.ElementTree as ElementTree
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 
 import pytest
@@ -13,12 +13,13 @@ import pytest
 from controller.config import load_config
 from controller.ospf.config import NetworkType
 from controller.ospf.speaker import check_ospf_config
-from sim.networks.configs import frr_ospfd_conf, router_toml
+from sim.networks.configs import DEFAULT_TIMING, OspfTiming, frr_ospfd_conf, router_toml
 from sim.networks.picture import svg, text
 from sim.networks.probes import Outage, parse_ping, parse_traceroute
 from sim.networks.topology import (
     TOPOLOGIES,
     Host,
+    Lan,
     Link,
     LinkType,
     Router,
@@ -26,8 +27,11 @@ from sim.networks.topology import (
     Topology,
     TopologyError,
     line3,
+    mixed,
     ring4,
 )
+
+A = IPv4Address
 
 ALL = sorted(TOPOLOGIES)
 
@@ -47,7 +51,10 @@ def test_every_address_is_unique_and_each_link_is_one_subnet(name: str) -> None:
         lan, port = topology.port_towards(host.router, host.name), topology.host_port(host.name)
         assert port.address.network == lan.address.network and port.gateway == lan.address.ip
         assert lan.host_lan
-    assert len(topology.subnets()) == len(topology.links) + len(topology.hosts)
+    for lan in topology.lans:
+        ports = [topology.port_towards(router, lan.name) for router in lan.routers]
+        assert len({p.address.network for p in ports}) == 1 and {p.cost for p in ports} == {lan.cost}
+    assert len(topology.subnets()) == len(topology.links) + len(topology.lans) + len(topology.hosts)
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -73,6 +80,8 @@ def test_generated_router_configs_pass_the_controllers_own_validation(name: str,
             else:
                 assert settings.network is NetworkType(port.network) and settings.cost == port.cost
                 assert settings.dead_interval == 1 and settings.hello_multiplier == 4
+                assert settings.retransmit_interval == OspfTiming().retransmit_interval
+        assert (ospf.spf_delay, ospf.min_ls_interval, ospf.min_ls_arrival) == (0.05, 0.2, 0.1)
 
 
 def test_a_router_with_more_links_than_ports_is_refused() -> None:
@@ -97,12 +106,36 @@ def test_frr_config_matches_the_twinrouters_ospf_settings(tmp_path: Path) -> Non
             )
     assert {p.network for p in topology.ports(frr) if not p.host_lan} == set(LinkType)
     assert conf.count("dead-interval minimal hello-multiplier 4") == 2
+    assert conf.count(" ip ospf retransmit-interval 2") == 2
+    assert " timers throttle lsa all 200\n timers lsa min-arrival 100\n" in conf
     assert f" ospf router-id {topology.router_id(frr)}" in conf
     # FRR itself must accept it: vtysh's dry run parses the file without starting anything.
     path = tmp_path / "ospfd.conf"
     path.write_text(conf)
     result = subprocess.run(
         ["vtysh", "--dryrun", "-f", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rfc_default_timers_generate_configs_both_routers_accept(tmp_path: Path) -> None:
+    topology = TOPOLOGIES["mixed"]()
+    path = tmp_path / "r1.toml"
+    path.write_text(router_toml(topology, "r1", num_ports=4, timing=DEFAULT_TIMING))
+    ospf = check_ospf_config(load_config(path))
+    assert (ospf.min_ls_interval, ospf.min_ls_arrival) == (5.0, 1.0)
+    link = ospf.interfaces["eth1"]
+    assert (link.hello_interval, link.dead_interval, link.hello_multiplier, link.retransmit_interval) == (
+        10,
+        40,
+        None,
+        5,
+    )
+    conf = frr_ospfd_conf(topology, "r3", str(tmp_path / "ospfd.log"), DEFAULT_TIMING)
+    assert " ip ospf hello-interval 10\n ip ospf dead-interval 40\n" in conf
+    (tmp_path / "ospfd.conf").write_text(conf)
+    result = subprocess.run(
+        ["vtysh", "--dryrun", "-f", str(tmp_path / "ospfd.conf")], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -145,6 +178,35 @@ def test_next_hops_follow_the_least_cost_and_change_when_a_link_is_cut() -> None
     }  # the cut link's own subnet is left out
 
 
+def test_a_lan_is_a_vertex_reached_at_each_routers_cost_and_left_at_no_cost() -> None:
+    topology = mixed()
+    assert [p.address for p in topology.segments()[-1].ports] == [
+        IPv4Interface(f"10.1.1.{i}/24") for i in (1, 2, 3)
+    ]
+    # While the links stand, r1 reaches r3's host through r2 (10 + 10 + 10) rather than the LAN (25 + 10).
+    assert topology.hop_addresses("h1", "h3") == [
+        A("172.16.1.1"),
+        A("10.0.1.2"),
+        A("10.0.2.2"),
+        A("172.16.3.10"),
+    ]
+    cut = ("r1", "r2")
+    assert topology.next_hops("r1", without=cut) == {
+        IPv4Network("10.0.2.0/24"): A("10.1.1.2"),  # r2 and r3 on the LAN at 25 + 10: the lower address
+        IPv4Network("172.16.2.0/24"): A("10.1.1.2"),  # r2's LAN address
+        IPv4Network("172.16.3.0/24"): A("10.1.1.3"),  # r3's
+    }
+    assert topology.hop_addresses("h3", "h1", without=cut) == [
+        A("172.16.3.1"),
+        A("10.1.1.1"),
+        A("172.16.1.10"),
+    ]
+    assert topology.router_path("h1", "h2") == ["r1", "r2"]
+    # Full with the DR and the BDR at least: everyone on a LAN of three.
+    assert [topology.expected_full_neighbours(r.name) for r in topology.routers] == [3, 4, 3]
+    assert topology.expected_full_neighbours("r1", without=cut) == 2
+
+
 def test_equal_cost_paths_take_the_lowest_next_hop_address() -> None:
     square = Topology(
         name="square",
@@ -178,6 +240,11 @@ def test_an_ambiguous_least_cost_path_is_an_error_not_a_guess() -> None:
         ({"routers": (Router("router-one"),)}, "letters and digits"),
         ({"routers": (Router("w1"), Router("r2"))}, "cables"),
         ({"cut": ("r1", "r3")}, "not a link"),
+        ({"lans": (Lan("s1", ("r1",)),)}, "two or more different routers"),
+        ({"lans": (Lan("s1", ("r1", "r1")),)}, "two or more different routers"),
+        ({"lans": (Lan("s1", ("r1", "r9")),)}, "unknown router"),
+        ({"lans": (Lan("s1", ("r1", "r2"), cost=0),)}, "cost must be"),
+        ({"lans": (Lan("r1", ("r1", "r2")),)}, "unique"),
     ],
 )
 def test_bad_topologies_are_refused_with_the_reason(change: dict, message: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from sim.networks import probes
 from sim.networks.network import Dataplane, Network, NetworkOptions
-from sim.networks.topology import Topology, line3, mixed, ring4
+from sim.networks.topology import Lan, Topology, line3, mixed, ring4
 from tests.needs import needs_bmv2_json, needs_p4info
 
 # The controllers push p4c's P4Info (committed under p4/build/ once built).
@@ -105,32 +105,35 @@ def test_ring_of_four_routes_around_a_cut_cable(dataplane: Dataplane) -> None:
 
 
 @pytest.mark.parametrize("dataplane", DATAPLANES)
-def test_twinrouters_and_frr_route_for_each_other_on_point_to_point_and_broadcast_links(
+def test_twinrouters_and_frr_route_for_each_other_on_point_to_point_links_and_a_lan(
     dataplane: Dataplane,
 ) -> None:
     """OSPF between twinrouters and FRR's ospfd: Full on the point-to-point link r2-r3 and on the
-    broadcast link r3-r1 (one DR, one BDR, both sides agreeing), routes learnt both ways and
-    installed (the hosts behind each ping through both kinds of router), and a cut cable routed
-    around across the broadcast link and through FRR."""
+    LAN of all three (one DR, one BDR, one DROther, every router agreeing), routes learnt both
+    ways and installed (the hosts behind each ping through both kinds of router), and a cut
+    cable routed around across the LAN."""
     topology = mixed()
-    assert topology.cut is not None
+    assert topology.cut is not None and len(topology.lans) == 1
     with network_of(topology, dataplane) as network:
         probes.wait_converged(network, CONVERGE_TIMEOUT)
-        assert_one_designated_router(network, "r1", "r3")
+        assert_one_designated_router(network, topology.lans[0])
         assert_all_pairs_ping(network)
         assert_traceroute(network, "h1", "h3")  # r1 -> r2 (twinrouters) -> r3 (FRR)
+        assert_traceroute(network, "h3", "h1")  # and back, FRR first
         outage = probes.measure_cut(network, "h1", topology.host_port("h2").address.ip, topology.cut)
         assert outage.restored_after is not None and outage.restored_after < RESTORE_BOUND
-        assert_traceroute(network, "h1", "h2", without=topology.cut)  # r1 -> r3 (FRR) -> r2
-        assert_traceroute(network, "h2", "h1", without=topology.cut)  # r2 -> r3 -> r1, the broadcast link
+        probes.wait_converged(network, CONVERGE_TIMEOUT, without=topology.cut)
+        assert_traceroute(network, "h1", "h2", without=topology.cut)  # r1 -> r2 across the LAN
+        assert_traceroute(network, "h3", "h1", without=topology.cut)  # r3 (FRR) -> r1 across the LAN
     assert_torn_down(network)
 
 
-def assert_one_designated_router(network: Network, a: str, b: str) -> None:
-    """Both ends of the broadcast link ``a``-``b`` agree which is DR and which BDR, and act as such."""
-    views = [probes.election(network, a, b), probes.election(network, b, a)]
-    assert views[0].dr == views[1].dr and views[0].bdr == views[1].bdr, views
-    ends = {network.topology.port_towards(r, p).address.ip: r for r, p in ((a, b), (b, a))}
-    assert {views[0].dr, views[0].bdr} == set(ends), views
-    roles = {ends[views[0].dr]: "DR", ends[views[0].bdr]: "Backup"}
+def assert_one_designated_router(network: Network, lan: Lan) -> None:
+    """Every router on ``lan`` names the same DR and BDR, two of them, and acts as such."""
+    views = [probes.election(network, router, lan.name) for router in lan.routers]
+    assert len({(view.dr, view.bdr) for view in views}) == 1, views
+    addresses = {network.topology.port_towards(r, lan.name).address.ip: r for r in lan.routers}
+    dr, bdr = views[0].dr, views[0].bdr
+    assert dr != bdr and {dr, bdr} <= set(addresses), views
+    roles = {router: "DROther" for router in lan.routers} | {addresses[dr]: "DR", addresses[bdr]: "Backup"}
     assert {view.router: view.state for view in views} == roles, views
