@@ -7,11 +7,12 @@ gets it again and a running one is left alone), and starts over when the
 stream breaks. Each time we become primary, :meth:`P4RuntimeDataplane._on_ready`
 
 1. reads our five tables back and reconciles: the difference between what
-   the switch holds and the controller's intent is written in one batch (no
-   duplicates, nothing stale, nothing rewritten that is already right);
+   the switch holds and the controller's intent is written (no duplicates,
+   nothing stale, nothing rewritten that is already right);
 2. then writes each later change set as one WriteRequest (change sets that
-   arrive while a write is in flight are merged into the next one), and
-   moves packet-ins to the router and packet-outs to the switch.
+   arrive while a write is in flight are merged into the next one; more
+   than MAX_UPDATES_PER_WRITE updates go as several, pipelined), and moves
+   packet-ins to the router and packet-outs to the switch.
 
 Table entries are encoded straight to protobuf by :class:`EntryCodec`.
 """
