@@ -229,6 +229,8 @@ def traceroute(
 
 #: without a loss this long after the cut, traffic is taken to have never stopped
 NO_LOSS_WAIT = 3.0
+#: no reply for this long means the replies have stopped (even with no sequence number missing yet)
+STALL = 0.5
 _REPLY = re.compile(r"^\[(\d+\.\d+)\].*icmp_seq=(\d+)")
 
 
@@ -239,14 +241,21 @@ class Outage:
     interval: float
     replies: list[tuple[float, int]] = field(default_factory=list)  # (receive time, sequence)
     cut_at: float | None = None
+    #: when the replies were last looked at (epoch seconds); None: they are all there is
+    until: float | None = None
 
     @property
     def restored_after(self) -> float | None:
-        """Seconds from the cut to the first reply after it that follows a loss (0: no loss)."""
+        """Seconds from the cut to the first reply after it that follows a loss (0: no loss).
+
+        None while traffic has not come back: no reply after the cut, or replies (those in
+        flight when the cable went) that stopped ``STALL`` seconds before ``until``.
+        """
         if self.cut_at is None:
             return None
-        after = [(t, seq) for t, seq in self.replies if t > self.cut_at]
-        before = [seq for t, seq in self.replies if t <= self.cut_at]
+        replies = list(self.replies)  # the reader thread appends while we look
+        after = [(t, seq) for t, seq in replies if t > self.cut_at]
+        before = [seq for t, seq in replies if t <= self.cut_at]
         if not after:
             return None
         expected = (max(before) + 1) if before else after[0][1]
@@ -254,6 +263,8 @@ class Outage:
             if seq != expected:
                 return t - self.cut_at  # replies resumed after a gap
             expected = seq + 1
+        if self.until is not None and self.until - after[-1][0] > STALL:
+            return None  # no gap yet, but the replies have stopped
         return 0.0
 
     @property
@@ -287,7 +298,8 @@ def measure_cut(
         network.set_link(*cut, up=False)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            restored, since_cut = outage.restored_after, time.time() - outage.cut_at
+            outage.until = time.time()
+            restored, since_cut = outage.restored_after, outage.until - outage.cut_at
             if restored is not None and since_cut > max(restored, NO_LOSS_WAIT) + after:
                 break  # replies came back (or never stopped) and kept coming for ``after`` seconds
             time.sleep(0.1)
@@ -295,6 +307,7 @@ def measure_cut(
         process.terminate()
         process.wait(5)
         lines.join(5)
+        outage.until = time.time()
     return outage
 
 

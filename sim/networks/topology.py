@@ -179,15 +179,12 @@ class Topology:
         owners = {p.address.ip: f"{p.router} {p.name}" for ports in self._ports.values() for p in ports}
         return owners | {self.host_port(h.name).address.ip: h.name for h in self.hosts}
 
-    def cables(self) -> list[str]:
-        """The node name of each router link's cable (``w1``, ``w2``, ... in link order)."""
-        return [f"w{k}" for k in range(1, len(self.links) + 1)]
-
     def segments(self) -> list[Segment]:
-        """Every bridge of the network: the links' cables, then the LANs."""
+        """Every bridge of the network: the links' cables (``w1``, ``w2``, ... in link order),
+        then the LANs (named as they are)."""
         found = [
-            Segment(cable, (self.port_towards(link.a, link.b), self.port_towards(link.b, link.a)))
-            for link, cable in zip(self.links, self.cables(), strict=True)
+            Segment(f"w{k}", (self.port_towards(link.a, link.b), self.port_towards(link.b, link.a)))
+            for k, link in enumerate(self.links, start=1)
         ]
         return found + [
             Segment(lan.name, tuple(self.port_towards(r, lan.name) for r in lan.routers)) for lan in self.lans

@@ -329,3 +329,8 @@ def test_an_outage_is_measured_from_the_cut_to_the_first_reply_after_the_gap() -
     assert steady.restored_after == 0.0 and steady.lost == 0
     silent = Outage(interval=0.05, cut_at=100.0, replies=[(99.95, 1)])
     assert silent.restored_after is None
+    # Replies in flight at the cut, then none: not "never stopped".
+    stopped = Outage(interval=0.05, cut_at=100.0, replies=[(99.95, 1), (100.01, 2), (100.02, 3)], until=104.0)
+    assert stopped.restored_after is None
+    stopped.until = 100.3  # looked at too soon to tell
+    assert stopped.restored_after == 0.0
