@@ -238,15 +238,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = synthesize(
-        args.board,
-        top=args.top,
-        width=args.width,
-        core_mhz=args.core_mhz,
-        build_dir=args.build_dir,
-        seed=args.seed,
-        show_progress=sys.stdout.isatty(),
-    )
+    try:
+        report = synthesize(
+            args.board,
+            top=args.top,
+            width=args.width,
+            core_mhz=args.core_mhz,
+            build_dir=args.build_dir,
+            seed=args.seed,
+            show_progress=sys.stdout.isatty(),
+        )
+    except RuntimeError as error:  # a tool failed, e.g. nextpnr: the design does not fit the device
+        print(f"synthesis of {args.top} for {args.board} failed: {error}", file=sys.stderr)
+        return 1
     print_report(report)
     if not report.timing_met:
         failed = ", ".join(c.clock for c in report.clocks if not c.met) or "no clock was analysed"

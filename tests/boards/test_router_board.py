@@ -29,7 +29,7 @@ from tests.hdl.cocotb_router import counters_json
 from tests.hdl.mac.harness import REPO
 
 BUILD = REPO / "build" / "board-sim"
-BOARD = "colorlight-5a75b"
+BOARD = "versa-ecp5"  # the board whose router build fits (docs/board.md)
 MIN_PAYLOAD = 60  # what a sending MAC pads a frame to (FCS excluded)
 
 VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
