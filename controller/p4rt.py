@@ -236,6 +236,7 @@ class P4RuntimeDataplane:
                         refused += task.result()
                 in_flight.add(asyncio.ensure_future(self._write_batch(batch)))
                 written += len(batch)
+                await asyncio.sleep(0)  # let it encode and go out before the next is planned
             for task in asyncio.as_completed(in_flight):
                 refused += await task
         finally:

@@ -132,27 +132,40 @@ class EntryCodec:
     def update_bytes(self, update: Update) -> bytes:
         """The serialized ``p4.v1.Update`` (field numbers from p4runtime.proto)."""
         op, table, key, value = update
-        entry = self._entry_heads[table] + self._match(table, key)  # TableEntry.table_id = 1, match = 2
+        if table is Table.IPV4_LPM:
+            entry = self._lpm_entry_head(key)  # type: ignore[arg-type]
+        else:
+            entry = self._entry_heads[table] + self._exact_match(table, key)  # table_id = 1, match = 2
         if value is not None:
             entry += self._action_field(table, value)  # TableEntry.action = 3
+        length = len(entry)
+        if length < 0x7E:  # both lengths fit one byte (always, for our tables)
+            return _OP_BYTES[op] + bytes((0x12, length + 2, 0x12, length)) + entry
         return _OP_BYTES[op] + _field(0x12, _field(0x12, entry))  # Update.entity = 2 { table_entry = 2 }
 
-    def _match(self, table: Table, key: Hashable) -> bytes:
-        """TableEntry.match; empty for a /0 route (P4Runtime leaves a don't-care LPM field out)."""
-        field_id = self._field_id_bytes[table]  # FieldMatch.field_id = 1
-        if table is Table.IPV4_LPM:
-            assert isinstance(key, IPv4Network)
-            length = key.prefixlen
-            if length == 0:
-                return b""
-            lpm = _field(0x0A, canonical(int(key.network_address))) + b"\x10" + _ONE_BYTE[length]
-            return _field(
-                0x12, field_id + _field(0x22, lpm)
-            )  # FieldMatch.lpm = 4 { value = 1, prefix_len = 2 }
+    def _lpm_entry_head(self, prefix: IPv4Network) -> bytes:
+        """TableEntry.table_id and match for a route, put together in one go: once per route installed."""
+        length = prefix.prefixlen
+        if length == 0:
+            return self._entry_heads[Table.IPV4_LPM]  # a don't-care LPM field is left out
+        address = int(prefix.network_address)
+        value = address.to_bytes((address.bit_length() + 7) // 8 or 1, "big")  # canonical()
+        field_id, size = self._field_id_bytes[Table.IPV4_LPM], len(value)
+        # match = 2 { field_id = 1, lpm = 4 { value = 1, prefix_len = 2 } }: every length fits one byte.
+        return (
+            self._entry_heads[Table.IPV4_LPM]
+            + bytes((0x12, len(field_id) + size + 6))
+            + field_id
+            + bytes((0x22, size + 4, 0x0A, size))
+            + value
+            + bytes((0x10, length))
+        )
+
+    def _exact_match(self, table: Table, key: Hashable) -> bytes:
+        """TableEntry.match of an exact-match table: match = 2 { field_id = 1, exact = 2 { value = 1 } }."""
         assert isinstance(key, (int, IPv4Address))
-        return _field(
-            0x12, field_id + _field(0x12, _field(0x0A, canonical(int(key))))
-        )  # exact = 2 { value = 1 }
+        field = self._field_id_bytes[table] + _field(0x12, _field(0x0A, canonical(int(key))))
+        return _field(0x12, field)
 
     def _action_field(self, table: Table, value: EntryValue) -> bytes:
         """TableEntry.action { TableAction.action }, remembered per value object: routes share next hops."""
