@@ -27,6 +27,7 @@ from sim.model import CPU_PORT, Drop, Forward, Punt, ReferencePipeline, TableSta
 from sim.vectors import Vector
 from tests.hdl.cocotb_router import counters_json
 from tests.hdl.mac.harness import REPO
+from tests.hdl.simlib import assert_rejected
 
 BUILD = REPO / "build" / "board-sim"
 BOARD = "versa-ecp5"  # the board whose router build fits (docs/board.md)
@@ -184,3 +185,8 @@ def test_corpus_through_the_board_top_on_its_rgmii_pins(corpus, tmp_path):
         assert Multiset(result["routed"][str(port)]) == routed[port], f"frames out of port {port}"
     assert Multiset(result["packet_ins"]) == packet_ins, "PACKET_INs on the management port"
     assert result["counters"] == counters_json(model.counters)
+
+
+def test_the_management_port_must_be_a_board_port():
+    assert_rejected(lambda: RouterBoardTop(BOARDS[BOARD], mgmt_port=3), "mgmt_port must be a board port 1..2")
+    assert_rejected(lambda: RouterBoardTop(BOARDS[BOARD], mgmt_port=0), "mgmt_port must be a board port 1..2")
