@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 from typing import NamedTuple
 
@@ -44,7 +44,7 @@ Entries = dict[EntryKey, EntryValue]
 ChangeSet = Mapping[EntryKey, EntryValue | None]
 
 
-class Op(Enum):
+class Op(StrEnum):  # a str: it hashes in C (a plan's every update carries one)
     INSERT = "insert"
     MODIFY = "modify"
     DELETE = "delete"

@@ -24,6 +24,8 @@ from sim.model.tables import Direct, MacAddress, NextHop, NullRoute
 
 from .intent import DELIVER_LOCAL, EntryKey, EntryValue, Op, Table, Update
 
+_LPM = Table.IPV4_LPM  # a module constant: an Enum member's attribute lookup costs a dict probe more
+
 #: Encoded actions remembered per table (values are few: next hops, ports, MACs).
 ACTION_CACHE_SIZE = 1024
 _OPS = {Op.INSERT: p4r.Update.INSERT, Op.MODIFY: p4r.Update.MODIFY, Op.DELETE: p4r.Update.DELETE}
@@ -112,6 +114,8 @@ class EntryCodec:
         self._entry_heads = {t: b"\x08" + _varint(i) for t, i in self._table_ids.items()}
         self._field_id_bytes = {t: b"\x08" + _varint(i) for t, i in self._field_ids.items()}
         self._action_cache: dict[Table, dict[int, tuple[EntryValue, bytes]]] = {t: {} for t in Table}
+        self._lpm_head = self._entry_heads[Table.IPV4_LPM]
+        self._lpm_field_id = self._field_id_bytes[Table.IPV4_LPM]
         self._actions: dict[str, _ActionIds] = {}
         for name in _ACTIONS:
             info = actions.get(name)
@@ -132,7 +136,7 @@ class EntryCodec:
     def update_bytes(self, update: Update) -> bytes:
         """The serialized ``p4.v1.Update`` (field numbers from p4runtime.proto)."""
         op, table, key, value = update
-        if table is Table.IPV4_LPM:
+        if table is _LPM:
             entry = self._lpm_entry_head(key)  # type: ignore[arg-type]
         else:
             entry = self._entry_heads[table] + self._exact_match(table, key)  # table_id = 1, match = 2
@@ -147,13 +151,13 @@ class EntryCodec:
         """TableEntry.table_id and match for a route, put together in one go: once per route installed."""
         length = prefix.prefixlen
         if length == 0:
-            return self._entry_heads[Table.IPV4_LPM]  # a don't-care LPM field is left out
+            return self._lpm_head  # a don't-care LPM field is left out
         address = int(prefix.network_address)
         value = address.to_bytes((address.bit_length() + 7) // 8 or 1, "big")  # canonical()
-        field_id, size = self._field_id_bytes[Table.IPV4_LPM], len(value)
+        field_id, size = self._lpm_field_id, len(value)
         # match = 2 { field_id = 1, lpm = 4 { value = 1, prefix_len = 2 } }: every length fits one byte.
         return (
-            self._entry_heads[Table.IPV4_LPM]
+            self._lpm_head
             + bytes((0x12, len(field_id) + size + 6))
             + field_id
             + bytes((0x22, size + 4, 0x0A, size))

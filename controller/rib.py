@@ -73,7 +73,7 @@ class Rib:
         for key in old:
             self._withdraw(key, source)
         changes = self._refresh(old)
-        candidates, fib = self._candidates, self._fib
+        candidates, fib, lpm = self._candidates, self._fib, Table.IPV4_LPM
         for key, route in new.items():  # _refresh, unrolled for the routes offered: once per route
             offers = candidates.get(key)
             if offers is None:
@@ -85,7 +85,7 @@ class Rib:
             current = fib.get(key)
             fib[key] = best
             if current is None or current.action != best.action:
-                changes[(Table.IPV4_LPM, best.prefix)] = best.action
+                changes[(lpm, best.prefix)] = best.action
         return changes
 
     def update_source(
