@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -81,6 +82,7 @@ async def serve(
     register_views(status, router, session)
     attach_ospf(router, status)
     await status.start()
+    freeze_startup_objects()
     log.info("controller for %s up; status on %s", target, status.path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -96,6 +98,18 @@ async def serve(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await status.stop()
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up allocated (modules, the P4Info, the config) out of the collector's full passes.
+
+    None of it ever dies, and a full collection walks every tracked
+    object: without this, one that falls into a bulk route installation
+    (an OSPF table, a reconcile) walks some 100,000 objects and stalls the
+    writes for tens of milliseconds.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def adopt(router: Router, found: Entries) -> None:

@@ -52,6 +52,7 @@ from controller.p4rt import P4RuntimeDataplane, PipelineFiles
 from controller.p4rt_codec import EntryCodec
 from controller.rib import Route, Source
 from controller.router import Router
+from controller.service import freeze_startup_objects
 from sim.model import NextHop
 from sim.p4build import BMV2_JSON_PATH, P4INFO_PATH
 
@@ -233,6 +234,7 @@ async def controller_rate(target: str, pipeline: PipelineFiles, prefixes: list[I
         while session.installed != session.desired:
             await asyncio.sleep(0.01)
         await asyncio.sleep(SETTLE)
+        freeze_startup_objects()  # as twinrouter controller does once it has started
         offered = [Route(p, Source.OSPF, GATEWAY, 110) for p in prefixes]
         expected = len(session.installed) + len(prefixes)
         cpu, start = time.process_time(), time.perf_counter()
