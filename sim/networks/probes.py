@@ -101,7 +101,7 @@ def _vtysh(network: Network, router: str, command: str) -> subprocess.CompletedP
 
 @dataclass(frozen=True)
 class Election:
-    """One router's view of a broadcast link's designated routers (interface addresses)."""
+    """One router's view of the designated routers of a LAN or broadcast link (their addresses)."""
 
     router: str
     state: str  # the router's own role: DR, Backup or DROther
@@ -110,8 +110,9 @@ class Election:
 
 
 def election(network: Network, router: str, peer: str) -> Election:
-    """``router``'s view of the DR and BDR on its link to ``peer``: from the controller's ``ospf``
-    status, or from FRR's ``show ip ospf interface``."""
+    """``router``'s view of the DR and BDR on its port towards ``peer`` (a LAN, or the router at the
+    other end of a broadcast link): from the controller's ``ospf`` status, or from FRR's
+    ``show ip ospf interface``."""
     port = network.topology.port_towards(router, peer)
     if network.topology.router(router).kind is RouterKind.FRR:
         view = json.loads(_vtysh(network, router, f"show ip ospf interface {port.ifname} json").stdout)
@@ -121,10 +122,8 @@ def election(network: Network, router: str, peer: str) -> Election:
     else:
         ours = next(i for i in network.status(router, "ospf")["interfaces"] if i["name"] == port.name)
         state, dr, bdr = ours["state"], ours["dr"], ours["bdr"]
-    role = {"dr": "DR", "backup": "Backup", "drother": "DROther", "dr_other": "DROther"}
-    return Election(
-        router, role.get(state.lower().replace("-", ""), state), IPv4Address(dr), IPv4Address(bdr)
-    )
+    # Both name the interface states as RFC 2328 does: DR, Backup, DROther.
+    return Election(router, state, IPv4Address(dr), IPv4Address(bdr))
 
 
 def wait_converged(

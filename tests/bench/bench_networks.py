@@ -8,7 +8,9 @@ the r1-r2 cable is cut (both its ends lose carrier, which the twinrouters'
 data planes do not report, so only the dead interval finds it) and the
 reroute time is the time from the cut to the first reply after the gap.
 Twice: with a 1-second dead interval (4 hellos a second, the networks'
-setting) and with RFC 2328's defaults (hello 10 s, dead 40 s).
+setting) and with RFC 2328's defaults (hello 10 s, dead 40 s). Then the same
+cut in the mixed network (FRR among the twinrouters; r1's traffic for h2 goes
+across the LAN of all three once r1-r2 is cut), with the fast timers.
 
 Each run also prints the controllers' timeline after the cut, from their
 logs (``-v``): when each neighbour was declared dead, and when each SPF run
@@ -27,11 +29,17 @@ from datetime import datetime
 from sim.networks import probes
 from sim.networks.configs import DEFAULT_TIMING, OspfTiming
 from sim.networks.network import Dataplane, Network, NetworkOptions, dataplane_problem
-from sim.networks.topology import ring4
+from sim.networks.topology import Topology, mixed, ring4
 
 PING_INTERVAL = 0.01
-TIMINGS = {"dead interval 1 s, 4 hellos/s": OspfTiming(), "defaults (hello 10 s, dead 40 s)": DEFAULT_TIMING}
 RUNS = 3  # cuts per network with the fast timers (the cable is reconnected in between)
+FAST = "dead interval 1 s, 4 hellos/s"
+#: (network, timers, their name, cuts)
+CASES = [
+    (ring4, OspfTiming(), FAST, RUNS),
+    (ring4, DEFAULT_TIMING, "defaults (hello 10 s, dead 40 s)", 1),
+    (mixed, OspfTiming(), FAST, RUNS),
+]
 
 #: controller log lines worth a place on the timeline
 _EVENT = re.compile(r"neighbour .* -> Down|ospf: \d+ routes|interface .* -> ")
@@ -68,10 +76,11 @@ def cut_once(network: Network, cut: tuple[str, str]) -> Reroute:
     return Reroute(outage.restored_after, outage.lost, timeline(network, outage.cut_at))
 
 
-def measure(dataplane: Dataplane, timing: OspfTiming, runs: int, quiet: float = 6.0) -> list[Reroute]:
-    """``runs`` cuts of the ring's cable, each ``quiet`` seconds after OSPF converged (and
-    the cable reconnected in between)."""
-    topology = ring4()
+def measure(
+    topology: Topology, dataplane: Dataplane, timing: OspfTiming, runs: int, quiet: float = 6.0
+) -> list[Reroute]:
+    """``runs`` cuts of the network's ``cut`` cable while h1 pings h2, each ``quiet`` seconds after
+    OSPF converged (and the cable reconnected in between)."""
     assert topology.cut is not None
     results = []
     options = NetworkOptions(dataplane=dataplane, timing=timing, verbose=True)
@@ -107,11 +116,11 @@ def main() -> None:
         if problem:
             print(f"{dataplane}: skipped: {problem}")
             continue
-        for name, timing in TIMINGS.items():
-            runs = RUNS if timing.hello_multiplier else 1
-            results = measure(dataplane, timing, runs)
+        for network, timing, name, runs in CASES:
+            topology = network()
+            results = measure(topology, dataplane, timing, runs)
             figures = ", ".join(describe(r) for r in results)
-            print(f"ring of four on {dataplane}, {name}: reroute {figures}", flush=True)
+            print(f"{topology.name} on {dataplane}, {name}: reroute {figures}", flush=True)
             for when, router, what in results[0].timeline[:20]:
                 print(f"    +{when:6.3f} s  {router}  {what}")
 
