@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth import ClockDomain, ClockSignal, Instance, Module, Signal
-from amaranth.lib import wiring
+from amaranth import ClockSignal, Instance, Module, Signal
+from amaranth.lib import io, wiring
 from amaranth.lib.cdc import ResetSynchronizer
 
 VCO_MIN_MHZ, VCO_MAX_MHZ = 400, 800
@@ -61,8 +61,9 @@ def plan_pll(input_mhz: float, primary_mhz: float, secondary_mhz: float) -> PllP
 
 
 class Ecp5Clocking(wiring.Component):
-    """Makes the ``eth_tx`` (125 MHz, primary output) and ``sync`` (core) clock domains
+    """Drives the ``eth_tx`` (125 MHz, primary output) and ``sync`` (core) clock domains
     from a board oscillator with one ``EHXPLLL``; both held in reset until the PLL locks.
+    The caller defines the two domains, where everything that uses them sees them.
 
     Parameters
     ----------
@@ -79,9 +80,8 @@ class Ecp5Clocking(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         plan = self.plan
-        m.domains.eth_tx = ClockDomain("eth_tx")
-        m.domains.sync = ClockDomain("sync")
-        clk_in = platform.request(*self._resource, dir="i").i
+        m.submodules.clk_in = clk_in_buffer = io.Buffer("i", platform.request(*self._resource, dir="-"))
+        clk_in = clk_in_buffer.i
         tx_clk, core_clk, locked = Signal(), Signal(), Signal()
         m.submodules.pll = Instance(
             "EHXPLLL",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from amaranth import Module, ResetSignal
+from amaranth import ClockDomain, Module, ResetSignal
 from amaranth.lib import io, wiring
 
 from hdl.mac import EthernetMac
@@ -38,6 +38,7 @@ def add_ethernet_ports(
         pins = [RgmiiPins.for_simulation(f"rgmii{n}") for n in range(1, len(macs) + 1)]
         ddr = SimDdr()
     else:
+        m.domains += [ClockDomain("eth_tx"), ClockDomain("sync")]  # driven by the PLL
         m.submodules.clocking = Ecp5Clocking(board.clock, input_mhz=board.clock_mhz, core_mhz=core_mhz)
         resources = [platform.request(*rgmii, dir="-") for rgmii in board.rgmii]
         for n, resource in enumerate(resources, 1):
@@ -48,6 +49,7 @@ def add_ethernet_ports(
         ddr = Ecp5Ddr()
 
     for n, (port_pins, mac) in enumerate(zip(pins, macs, strict=True), 1):
+        m.domains += ClockDomain(f"eth{n}_rx")  # here, where both the PHY and the MAC see it
         phy = RgmiiPhy(
             port_pins,
             ddr=ddr,

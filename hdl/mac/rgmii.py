@@ -206,8 +206,10 @@ class RgmiiPhy(wiring.Component):
         Delay added to the forwarded transmit clock (0 when the PHY delays it
         itself).
     rx_domain : str
-        Name of the clock domain this adapter creates from the PHY's receive
-        clock; its reset is ``rx_reset``, released in step with that clock.
+        The receive clock domain, defined by the caller (where the MAC that
+        uses it can see it); this adapter drives its clock from the PHY's
+        receive clock, and its reset from ``rx_reset``, released in step with
+        that clock.
     tx_domain : str
         Clock domain of the transmit side, 125 MHz, provided by the caller.
 
@@ -252,7 +254,6 @@ class RgmiiPhy(wiring.Component):
         m = Module()
         pins, ddr, rxd, txd = self._pins, self._ddr, self._rx_domain, self._tx_domain
 
-        m.domains += ClockDomain(rxd)
         m.submodules.rx_reset = ResetSynchronizer(self.rx_reset, domain=rxd)
         rx_clk = ddr.clock_input(m, f"{rxd}_clk", pins.rx_clk)
         m.d.comb += ClockSignal(rxd).eq(rx_clk)  # constrained on its pin (hdl/boards/boards.py)
