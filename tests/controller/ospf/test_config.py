@@ -14,6 +14,8 @@ FULL = """
 [ospf]
 router_id = "10.0.0.1"
 spf_delay = 0.2
+min_ls_interval = 0.5
+min_ls_arrival = 0.25
 
 [ospf.interfaces.eth1]
 network = "point-to-point"
@@ -36,7 +38,7 @@ passive = true
 def test_every_setting():
     config = parse_ospf_config(tomllib.loads(FULL)["ospf"])
     assert config.router_id == IPv4Address("10.0.0.1")
-    assert config.spf_delay == 0.2
+    assert (config.spf_delay, config.min_ls_interval, config.min_ls_arrival) == (0.2, 0.5, 0.25)
     eth1 = config.interfaces["eth1"]
     assert (eth1.network, eth1.cost, eth1.hello_interval, eth1.dead_interval) == (
         NetworkType.POINT_TO_POINT,
@@ -55,6 +57,7 @@ def test_every_setting():
 def test_empty_section_is_valid():
     config = parse_ospf_config({})
     assert config.router_id is None and config.interfaces == {}
+    assert (config.spf_delay, config.min_ls_interval, config.min_ls_arrival) == (0.05, 5.0, 1.0)  # RFC 2328
 
 
 @pytest.mark.parametrize(
@@ -63,6 +66,8 @@ def test_empty_section_is_valid():
         ({"router_id": "1.2.3"}, "ospf.router_id"),
         ({"router_id": 7}, "ospf.router_id"),
         ({"spf_delay": -1}, "ospf.spf_delay"),
+        ({"min_ls_interval": "5"}, "ospf.min_ls_interval"),
+        ({"min_ls_arrival": 61}, "ospf.min_ls_arrival"),
         ({"colour": "red"}, "ospf.colour"),
         ({"interfaces": []}, "ospf.interfaces"),
         ({"interfaces": {"eth1": 3}}, "ospf.interfaces.eth1"),
