@@ -118,13 +118,18 @@ class RouterCore(wiring.Component):
     ``frame beats + match latency + ~8`` cycles after its first beat arrived
     (docs/hdl.md lists measured values). Throughput: every port at one beat
     per cycle at once, with back-to-back frames, for frames of at least
-    ``num_ports + 1`` beats (the match stages take one header per clock).
+    ``LINE_RATE_FRAME`` bytes and ``num_ports + 1`` beats (the match stages
+    take one header per clock; each port holds enough decision credits for
+    the minimum frames it sends while a header is being matched).
     Backpressure: ``rx[i].ready`` drops only while port ``i``'s payload FIFO
     is full; ``tx[j].ready`` low fills queue ``j``, whose overflow is tail
     dropped and counted (QUEUE_FULL). Nothing else stalls a port.
     """
 
-    DECISION_DEPTH = 8
+    #: Bytes of the smallest frame that must pass at line rate (the Ethernet minimum).
+    LINE_RATE_FRAME = 60
+    #: Cycles a header spends in the match stages beyond the LPM latency, plus FIFOs and margin.
+    MATCH_OVERHEAD = 16
 
     def __init__(
         self,
@@ -147,12 +152,19 @@ class RouterCore(wiring.Component):
             raise TypeError(f"lpm() must make a component with LpmEngineSignature, not {self.lpm!r}")
         self.local_ip = ExactMatchTable(value_width=0, rows=local_ip_rows)
         self.arp = ExactMatchTable(value_width=48, rows=arp_rows)
+        # A header waits about the match latency for its decision: the payload
+        # FIFO must hold that many beats beyond a maximum frame, and each port
+        # needs a decision credit for every minimum frame sent in the round trip
+        # (header out, decision back, frame out), or full load has bubbles.
+        verdict_delay = int(getattr(self.lpm, "latency", 16)) + self.MATCH_OVERHEAD
+        self.decision_depth = max(8, -(-verdict_delay // beats_in(self.LINE_RATE_FRAME, width)) + 2)
         self.parsers = [
             Parser(
                 width=width,
                 num_ports=num_ports,
                 max_frame=max_frame + (PACKET_OUT_HEADER_LEN if index == num_ports else 0),
                 cpu=index == num_ports,
+                slack=max(Parser.PAYLOAD_SLACK, verdict_delay + 16),
             )
             for index in range(num_ports + 1)
         ]
@@ -196,7 +208,7 @@ class RouterCore(wiring.Component):
                     parser.router_mac.eq(router_mac.mac[index]),
                     parser.router_mac_valid.eq(router_mac.valid[index]),
                 ]
-            decisions = fifo.SyncFIFOBuffered(width=Decision.as_shape().size, depth=self.DECISION_DEPTH)
+            decisions = fifo.SyncFIFOBuffered(width=Decision.as_shape().size, depth=self.decision_depth)
             m.submodules[f"decisions{index}"] = decisions
             decision_fifos.append(decisions)
             rewrite = Rewrite(width=self.width, port_index=index, num_ports=n)
@@ -252,9 +264,9 @@ class RouterCore(wiring.Component):
         """
         requests, credits = [], []
         for index, parser in enumerate(self.parsers):
-            outstanding = Signal(range(self.DECISION_DEPTH + 1), name=f"outstanding{index}")
+            outstanding = Signal(range(self.decision_depth + 1), name=f"outstanding{index}")
             credits.append(outstanding)
-            requests.append(parser.header.valid & (outstanding != self.DECISION_DEPTH))
+            requests.append(parser.header.valid & (outstanding != self.decision_depth))
         last = Signal(range(max(self.ports, 2)))
         grant, any_request = round_robin(m, requests, last, "header")
         fire = match.header.valid & match.header.ready

@@ -130,11 +130,20 @@ class Match(wiring.Component):
         m.submodules.beside_lpm = beside_lpm = fifo.SyncFIFOBuffered(
             width=self.header.payload.shape().size, depth=self.lpm_latency + 4
         )
+        # local_ip answers in 2 cycles, the LPM in many more: its hits wait here
+        # for the LPM result. Every header in flight holds a place in
+        # ``beside_lpm``, so a FIFO as deep never fills and local_ip never
+        # stalls (without it, local_ip's two-entry pipeline would let only two
+        # headers into the LPM per LPM latency).
+        m.submodules.local_hits = local_hits = fifo.SyncFIFOBuffered(width=1, depth=beside_lpm.depth)
         m.submodules.beside_arp = beside_arp = fifo.SyncFIFOBuffered(width=Pending.size, depth=6)
 
         # Fork: the destination to the LPM and local_ip lookups, the header beside them.
         room = Signal()
         m.d.comb += [
+            local_hits.w_data.eq(local_ip.result.payload.hit),
+            local_hits.w_en.eq(local_ip.result.valid),
+            local_ip.result.ready.eq(local_hits.w_rdy),
             room.eq(lpm.lookup.ready & local_ip.lookup.ready & beside_lpm.w_rdy),
             self.header.ready.eq(room),
             lpm.lookup.payload.eq(self.header.payload.body.dst),
@@ -148,13 +157,13 @@ class Match(wiring.Component):
         # Join, then fork again: the next hop to the neighbour table.
         header = data.View(tagged(HeaderVector), beside_lpm.r_data)
         pending = Signal(Pending)
-        self._route(m, header, local_ip.result.payload.hit, lpm.result.payload, pending)
-        joined = lpm.result.valid & local_ip.result.valid & beside_lpm.r_rdy
+        self._route(m, header, local_hits.r_data[0], lpm.result.payload, pending)
+        joined = lpm.result.valid & local_hits.r_rdy & beside_lpm.r_rdy
         onward = arp.lookup.ready & beside_arp.w_rdy
         m.d.comb += [
-            lpm.result.ready.eq(local_ip.result.valid & beside_lpm.r_rdy & onward),
-            local_ip.result.ready.eq(lpm.result.valid & beside_lpm.r_rdy & onward),
-            beside_lpm.r_en.eq(lpm.result.valid & local_ip.result.valid & onward),
+            lpm.result.ready.eq(local_hits.r_rdy & beside_lpm.r_rdy & onward),
+            local_hits.r_en.eq(lpm.result.valid & beside_lpm.r_rdy & onward),
+            beside_lpm.r_en.eq(lpm.result.valid & local_hits.r_rdy & onward),
             arp.lookup.valid.eq(joined & beside_arp.w_rdy),
             arp.lookup.payload.eq(pending.nhop),
             beside_arp.w_en.eq(joined & arp.lookup.ready),

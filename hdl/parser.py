@@ -81,6 +81,11 @@ class Parser(wiring.Component):
     cpu : bool
         This is the CPU port: frames start with ``packet_out`` and are only
         checked for a valid egress port.
+    slack : int
+        Beats of the next frame the payload FIFO absorbs while a
+        ``max_frame`` frame waits for its verdict: at least the match
+        pipeline's latency, or a port at full load with maximum frames is
+        pushed back.
 
     Members
     -------
@@ -105,20 +110,23 @@ class Parser(wiring.Component):
     """
 
     HEADER_FIFO_DEPTH = 4
-    #: Beats of the next frame the payload FIFO absorbs while a full-size
-    #: frame waits for its verdict (covers the match pipeline's latency).
+    #: Default ``slack``.
     PAYLOAD_SLACK = 64
 
-    def __init__(self, *, width: int, num_ports: int, max_frame: int, cpu: bool = False):
+    def __init__(
+        self, *, width: int, num_ports: int, max_frame: int, cpu: bool = False, slack: int = PAYLOAD_SLACK
+    ):
         self.width = check_width(width)
         if not isinstance(num_ports, int) or not 1 <= num_ports <= 254:
             raise ValueError(f"num_ports must be an integer 1..254, not {num_ports!r}")
         if not isinstance(max_frame, int) or not 64 <= max_frame <= (1 << LENGTH_BITS) - 8:
             raise ValueError(f"max_frame must be an integer 64..{(1 << LENGTH_BITS) - 8}, not {max_frame!r}")
+        if not isinstance(slack, int) or slack < 0:
+            raise ValueError(f"slack must be a number of beats >= 0, not {slack!r}")
         self.num_ports = num_ports
         self.max_frame = max_frame
         self.cpu = bool(cpu)
-        self.payload_depth = beats_in(max_frame, width) + 1 + self.PAYLOAD_SLACK
+        self.payload_depth = beats_in(max_frame, width) + 1 + slack
         super().__init__(
             {
                 "i": In(packet_signature(width)),

@@ -2,9 +2,10 @@
 
 The job (JSON at ``$ROUTER_JOB``) lists groups of frames, each with the
 tables to install first; the bench sends every group's frames on their ports
-at once through cocotbext-axi sources with idle cycles, takes the outputs
-through sinks with backpressure, reads the counters, and writes everything
-to ``$ROUTER_RESULT`` for the pytest side to judge against the model.
+at once (:class:`~tests.hdl.cocotb_streams.Streams`, with random idle
+cycles), takes the outputs with random backpressure, reads the counters, and
+writes everything to ``$ROUTER_RESULT`` for the pytest side to judge
+against the model.
 """
 
 from __future__ import annotations
@@ -12,17 +13,18 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, with_timeout
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import ClockCycles
 
 from hdl.driver import CoreDriver
 from hdl.lpm.compiler import LpmCompiler
 from hdl.lpm.geometry import LpmGeometry
 from hdl.simbus import CocotbBus
 from sim.model import TableState
+from tests.hdl.cocotb_streams import Streams
 
 
 def counters_json(counters) -> dict:
@@ -33,26 +35,28 @@ def counters_json(counters) -> dict:
     }
 
 
-def pauses(rng: random.Random, probability: float):
+async def drain(dut, streams: Streams, expect: list[int] | None, timeout_cycles: int) -> None:
+    """Wait until every frame is sent and the outputs are done; fail if the router stops moving.
+
+    With ``expect`` (frames per output) wait for those; without (a soak, where
+    queues may tail drop) wait until no output beat has moved for a while.
+    The timeout counts cycles without progress, so a long soak never trips it
+    but a lockup does.
+    """
+    step, quiet = 64, 2048
+    moved, still = -1, 0  # beats so far; cycles since the last one
     while True:
-        yield rng.random() < probability
-
-
-def axis_frame(frame: bytes) -> AxiStreamFrame:
-    # An empty frame is one beat with no valid byte (cocotbext-axi cannot send zero bytes).
-    return AxiStreamFrame(frame) if frame else AxiStreamFrame(b"\x00", tkeep=[0])
-
-
-async def quiescent(dut, sources, sinks, timeout_us: int) -> None:
-    """Wait until every source has sent everything and no sink has seen a beat for a while."""
-    quiet = 0
-    for _ in range(timeout_us * 100):
-        await ClockCycles(dut.clk, 1)
-        busy = any(not source.idle() for source in sources) or any(sink.active for sink in sinks)
-        quiet = 0 if busy else quiet + 1
-        if quiet > 2000:
+        await ClockCycles(dut.clk, step)
+        now = sum(s.beats for s in streams.sinks) + sum(len(s.sent_at) for s in streams.sources)
+        still = still + step if now == moved else 0
+        moved = now
+        if expect is not None:
+            if all(len(sink.frames) >= count for sink, count in zip(streams.sinks, expect, strict=True)):
+                return
+        elif not streams.sending() and not streams.receiving() and still >= quiet:
             return
-    raise TimeoutError("the router never went quiet: a lockup")
+        if still > timeout_cycles:
+            raise TimeoutError(f"nothing moved for {still} cycles: a lockup")
 
 
 @cocotb.test()
@@ -60,41 +64,29 @@ async def run_job(dut):
     with open(os.environ["ROUTER_JOB"]) as source:
         job = json.load(source)
     ports = job["ports"] + 1
-    rng = random.Random(job.get("seed", 1))
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.rst.value = 1
     await ClockCycles(dut.clk, 4)
     dut.rst.value = 0
 
-    sources = [
-        AxiStreamSource(AxiStreamBus.from_prefix(dut, f"rx{i}"), dut.clk, dut.rst) for i in range(ports)
-    ]
-    sinks = [AxiStreamSink(AxiStreamBus.from_prefix(dut, f"tx{i}"), dut.clk, dut.rst) for i in range(ports)]
-    for source in sources:
-        source.set_pause_generator(pauses(rng, job["idle"]))
-    for sink in sinks:
-        sink.set_pause_generator(pauses(rng, job["stall"]))
-
+    width = len(dut.rx0_tkeep)
+    rng = random.Random(job.get("seed", 1))
+    streams = Streams(dut, ports, width, rng=rng, idle=job["idle"], stall=job["stall"])
+    cocotb.start_soon(streams.run())
     driver = CoreDriver(CocotbBus(dut, dut.clk), LpmCompiler(LpmGeometry(**job["lpm"])))
     await driver.connect()
     results = []
     for group in job["groups"]:
         await driver.install(TableState.from_json(group["tables"]))
+        start, cycles = time.monotonic(), streams.cycle
         for index, frame in group["frames"]:
-            await sources[index].send(axis_frame(bytes.fromhex(frame)))
-        outputs: dict[str, list[str]] = {str(index): [] for index in range(ports)}
-        if group["expect"] is None:
-            # Soak: queues may tail drop, so wait for the traffic to end instead of for frames.
-            await quiescent(dut, sources, sinks, job["timeout_us"])
-        for index, count in enumerate(group["expect"] or []):
-            for _ in range(count):
-                frame = await with_timeout(sinks[index].recv(), job["timeout_us"], "us")
-                outputs[str(index)].append(bytes(frame.tdata).hex())
+            streams.send(index, bytes.fromhex(frame))
+        await drain(dut, streams, group["expect"], job["timeout_cycles"])
+        wall, cycles = time.monotonic() - start, streams.cycle - cycles
         await ClockCycles(dut.clk, 300)  # anything more that comes out is an error
-        for index, sink in enumerate(sinks):
-            while not sink.empty():
-                outputs[str(index)].append(bytes(sink.recv_nowait().tdata).hex())
+        outputs = {str(index): [frame.hex() for frame in streams.take(index)] for index in range(ports)}
         counters = (await driver.read_counters()).counters
-        results.append({"outputs": outputs, "counters": counters_json(counters)})
+        result = {"outputs": outputs, "counters": counters_json(counters), "wall_s": wall, "cycles": cycles}
+        results.append(result | streams.take_timing())
     with open(os.environ["ROUTER_RESULT"], "w") as out:
         json.dump(results, out)
