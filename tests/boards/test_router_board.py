@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections import Counter as Multiset
 
 import pytest
@@ -114,6 +115,9 @@ def build_simulation(top: RouterBoardTop):
     source = verilog.convert(top, name="top", emit_src=False)
     digest = hashlib.sha256(source.encode() + WRAPPER.encode()).hexdigest()[:16]
     directory = BUILD / digest
+    for stale in BUILD.glob("*"):  # builds of earlier versions of the design
+        if stale.is_dir() and stale != directory:
+            shutil.rmtree(stale, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "top.v").write_text(source)
     (directory / "board_tb.v").write_text(WRAPPER)
