@@ -231,8 +231,8 @@ def print_report(report: SynthReport) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", required=True, choices=sorted(BOARDS), help="the board to build for")
     parser.add_argument("--top", default="router", choices=sorted(TOPS), help="which board top")
-    parser.add_argument("--width", type=int, help="core datapath width in bytes (default: the board's build)")
-    parser.add_argument("--core-mhz", type=float, help="core clock in MHz (default: the board's build)")
+    parser.add_argument("--width", type=int, help="core datapath width in bytes (default: the top's own)")
+    parser.add_argument("--core-mhz", type=float, help="core clock in MHz (default: the top's own)")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     parser.add_argument("--build-dir", type=Path, help="where the build goes (default build/synth/...)")
 
