@@ -102,6 +102,24 @@ def describe(result: Reroute) -> str:
     return f"{result.restored_after:.2f} s ({result.lost} pings lost at {1 / PING_INTERVAL:.0f}/s)"
 
 
+def breakdown(result: Reroute) -> str:
+    """Dead detection (the first neighbour declared dead), routing (until the last SPF run that
+    changed routes), and the rest: FIB writes, the ping's interval and one round trip."""
+    if result.restored_after is None:
+        return "no reroute"
+    # What came after the traffic did (the far end noticing late) did not hold it up.
+    before = [(when, what) for when, _, what in result.timeline if when <= result.restored_after]
+    dead = [when for when, what in before if "-> Down" in what]
+    routed = [when for when, what in before if "ospf:" in what]
+    if not dead or not routed:
+        return "no timeline"
+    last = max(routed)
+    return (
+        f"dead at {min(dead):.2f} s, routes changed by {last:.2f} s, "
+        f"traffic {1000 * (result.restored_after - last):.0f} ms later"
+    )
+
+
 def main() -> None:
     if os.geteuid() != 0:
         print("skipped: the network benchmark needs root (network namespaces)")
@@ -121,6 +139,9 @@ def main() -> None:
             results = measure(topology, dataplane, timing, runs)
             figures = ", ".join(describe(r) for r in results)
             print(f"{topology.name} on {dataplane}, {name}: reroute {figures}", flush=True)
+            for result in results:
+                print(f"  {breakdown(result)}")
+            print("  the first cut's timeline:")
             for when, router, what in results[0].timeline[:20]:
                 print(f"    +{when:6.3f} s  {router}  {what}")
 
