@@ -98,6 +98,8 @@ class P4RuntimeDataplane:
         self.rejected: dict[EntryKey, str] = {}  # refused by the switch; retried when the intent changes
         self.counters = EventCounters()
         self.synced = asyncio.Event()  # set once reconciled, cleared when the session drops
+        #: Set while every change made so far has been written (or refused: see ``rejected``).
+        self.written = asyncio.Event()
         self._pending: dict[EntryKey, EntryValue | None] = {}  # changes not written yet, latest per entry
         self._wake = asyncio.Event()
         self._packets_out: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(PACKET_QUEUE)
@@ -120,6 +122,7 @@ class P4RuntimeDataplane:
     def change(self, changes: ChangeSet) -> None:
         apply_changes(self.desired, changes)
         self._pending.update(changes)
+        self.written.clear()
         if self.rejected:
             for key in changes:
                 self.rejected.pop(key, None)
@@ -162,6 +165,7 @@ class P4RuntimeDataplane:
             await asyncio.gather(self._write_loop(), self._packet_in_loop(), self._packet_out_loop())
         finally:
             self.synced.clear()
+            self.written.clear()
             self._write_rpc = None
             await channel.close()
 
@@ -180,6 +184,8 @@ class P4RuntimeDataplane:
         self.counters["reconcile_updates"] += written
         if written:
             log.info("%s: reconciled, %d entries written", self.target, written)
+        if not self._pending:
+            self.written.set()
 
     async def read_entries(self) -> Entries:
         entries: Entries = {}
@@ -209,6 +215,8 @@ class P4RuntimeDataplane:
             self._wake.clear()
             changes, self._pending = self._pending, {}
             await self._write(changes)
+            if not self._pending:
+                self.written.set()
 
     async def _write(self, changes: ChangeSet) -> int:
         """Bring the switch to ``changes``, record it in ``installed``; returns the number of updates written.

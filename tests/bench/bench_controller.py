@@ -231,19 +231,16 @@ async def controller_rate(target: str, pipeline: PipelineFiles, prefixes: list[I
     task = asyncio.create_task(session.run(router.handle_packet_in, on_synced=router.connected))
     try:
         await asyncio.wait_for(session.synced.wait(), 30)
-        while session.installed != session.desired:
-            await asyncio.sleep(0.01)
+        await session.written.wait()
         await asyncio.sleep(SETTLE)
         freeze_startup_objects()  # as twinrouter controller does once it has started
         offered = [Route(p, Source.OSPF, GATEWAY, 110) for p in prefixes]
         expected = len(session.installed) + len(prefixes)
         cpu, start = time.process_time(), time.perf_counter()
         router.update_routes(Source.OSPF, offered)
-        # The session records a write's entries once the switch has acknowledged all of them.
-        while len(session.installed) < expected and not session.rejected:
-            await asyncio.sleep(0.001)
+        await session.written.wait()  # every update acknowledged and recorded
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-        assert not session.rejected, session.rejected
+        assert not session.rejected and len(session.installed) == expected, session.rejected
         return ControllerRun(len(prefixes) / elapsed, cpu / len(prefixes))
     finally:
         task.cancel()

@@ -41,10 +41,8 @@ async def running_controller(
 
 
 async def settled(session: P4RuntimeDataplane) -> None:
-    """Wait until the session is in sync and every change set has been written."""
-    await until(
-        lambda: session.synced.is_set() and not session._pending and session.installed == session.desired
-    )
+    """Wait until the session is in sync and the switch holds every change made so far."""
+    await until(lambda: session.written.is_set() and session.installed == session.desired)
 
 
 async def until(condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:

@@ -29,7 +29,7 @@ from sim.p4rt_server.server import P4RuntimeServer
 from sim.p4rt_server.surface import router_surface
 from tests.needs import needs_p4info
 
-from .conftest import HOST_A, HOST_B, ROUTER_TOML
+from .conftest import GATEWAY, HOST_A, HOST_B, ROUTER_TOML
 from .session import running_controller, settled, until
 
 pytestmark = needs_p4info
@@ -130,5 +130,22 @@ def test_a_full_table_refuses_some_updates_which_are_reported_and_the_session_go
             await settled(session)
             assert session.rejected == {}
             assert entries_of(dataplane.table_state()) == router.intent()
+
+    asyncio.run(scenario())
+
+
+def test_written_is_set_exactly_when_the_switch_holds_every_change():
+    async def scenario():
+        async with model_switch() as (dataplane, port), controller(port) as (router, session):
+            await asyncio.wait_for(session.written.wait(), TIMEOUT)
+            assert entries_of(dataplane.table_state()) == router.intent()
+            gateway = NextHop(IPv4Address(GATEWAY.ip), GATEWAY.port)
+            prefixes = [IPv4Network((0xAC100000 + (i << 8), 24)) for i in range(3000)]  # in 172.16.0.0/12
+            routes = [Route(prefix, Source.OSPF, gateway, 110) for prefix in prefixes]
+            router.update_routes(Source.OSPF, routes)  # three WriteRequests
+            assert not session.written.is_set()
+            await asyncio.wait_for(session.written.wait(), TIMEOUT)
+            assert entries_of(dataplane.table_state()) == router.intent()
+            assert len(dataplane.table_state().routes) == 3000 + 6
 
     asyncio.run(scenario())
