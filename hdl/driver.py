@@ -29,7 +29,12 @@ log = logging.getLogger(__name__)
 
 
 class MgmtBus(Protocol):
-    """A management-bus initiator: 32-bit word reads and writes at word addresses."""
+    """A management-bus initiator: 32-bit word reads and writes at word addresses.
+
+    A bus that can read consecutive words in one transaction (the management
+    channel: one request frame) may also have ``async read_words(address,
+    count) -> list[int]``; the driver uses it for counters.
+    """
 
     async def read(self, address: int) -> int: ...
 
@@ -246,26 +251,47 @@ class CoreDriver:
 
     # --- counters ---------------------------------------------------------------------
 
-    async def _counter(self, array: CounterArray, index: int) -> CounterValue:
-        values = []
-        for is_bytes in (False, True):
-            low = await self._read(Block.COUNTERS, counter_address(array, index, bytes_=is_bytes, high=False))
-            high = await self._read(Block.COUNTERS, counter_address(array, index, bytes_=is_bytes, high=True))
-            values.append(high << 32 | low)
-        return CounterValue(packets=values[0], bytes=values[1])
+    async def _read_words(self, block: Block, offset: int, count: int) -> list[int]:
+        read_words = getattr(self.bus, "read_words", None)
+        if read_words is not None:
+            return await read_words(self._address(block, offset), count)
+        return [await self._read(block, offset + i) for i in range(count)]
+
+    async def _counters(self, array: CounterArray, first: int, count: int) -> dict[int, CounterValue]:
+        """Counters ``first .. first + count - 1`` of ``array``, in one burst where the bus has bursts.
+
+        Each counter is four consecutive words (packets low, high, bytes low,
+        high), and reading a low half latches its high half, read next: a
+        burst in address order reads every counter consistently.
+        """
+        words = await self._read_words(
+            Block.COUNTERS, counter_address(array, first, bytes_=False, high=False), 4 * count
+        )
+        return {
+            first + i: CounterValue(
+                packets=words[4 * i + 1] << 32 | words[4 * i], bytes=words[4 * i + 3] << 32 | words[4 * i + 2]
+            )
+            for i in range(count)
+        }
 
     async def read_counters(self) -> CoreCounters:
         """Every counter; zero counters are left out, as the model leaves them out."""
-        ports = [*range(1, self.info.num_ports + 1), CPU_PORT]
+        num_ports = self.info.num_ports
         counters = Counters()
-        for port in ports:
-            _keep(counters.rx_port, port, await self._counter(CounterArray.RX_PORT, port))
-            _keep(counters.tx_port, port, await self._counter(CounterArray.TX_PORT, port))
+        for array, table in (
+            (CounterArray.RX_PORT, counters.rx_port),
+            (CounterArray.TX_PORT, counters.tx_port),
+        ):
+            cells = await self._counters(array, 1, num_ports) | await self._counters(array, CPU_PORT, 1)
+            for port, value in cells.items():
+                _keep(table, port, value)
+        drops = await self._counters(CounterArray.DROPS, 0, max(max(DropReason), OVERSIZE_DROP) + 1)
         for reason in DropReason:
-            _keep(counters.drops, reason, await self._counter(CounterArray.DROPS, reason))
+            _keep(counters.drops, reason, drops[reason])
+        punts = await self._counters(CounterArray.PUNTS, 0, max(PuntReason) + 1)
         for reason in PuntReason:
-            _keep(counters.punts, reason, await self._counter(CounterArray.PUNTS, reason))
-        return CoreCounters(counters, await self._counter(CounterArray.DROPS, OVERSIZE_DROP))
+            _keep(counters.punts, reason, punts[reason])
+        return CoreCounters(counters, drops[OVERSIZE_DROP])
 
 
 def _put(table: dict, key, value) -> None:

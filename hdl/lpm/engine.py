@@ -14,6 +14,7 @@ from amaranth.lib.memory import Memory
 
 from sim.model.codes import PORT_BITS
 
+from .ecp5_ram import Ecp5RegisteredRam
 from .geometry import LpmGeometry, Region
 from .interface import LpmEngineSignature, LpmResult
 
@@ -28,6 +29,13 @@ class LpmEngine(wiring.Component):
     geometry : LpmGeometry
         Memory sizes (the capacity is a build parameter: see
         :attr:`LpmGeometry.guaranteed_prefixes`).
+    block_ram : ``"inferred"``, ``"ecp5"`` or None
+        How the block RAMs are built: inferred from Amaranth memories (any
+        toolchain, and simulation), or ECP5 DP16KD primitives read through
+        their own output registers (:mod:`hdl.lpm.ecp5_ram`), which keeps
+        the RAM's clock-to-output off the fabric. None (the default) picks
+        ``"ecp5"`` when elaborated for an ECP5 platform. Both behave the
+        same cycle for cycle.
 
     Latency
     -------
@@ -36,9 +44,8 @@ class LpmEngine(wiring.Component):
     result queue is empty: 5 cycles for the direct table, 5 per binary-search
     stage (memory read, two output registers, bank select, compare), 2 for
     the action table, 2 through the result queue. Every path is register
-    to register through at most one carry chain; on an LFE5U-25F (-6) nextpnr
-    reaches 98.5 MHz, limited by the route from a block RAM to its first
-    output register (docs/benchmarks.md).
+    to register through at most one carry chain (nextpnr's Fmax on the ECP5
+    builds is in docs/benchmarks.md).
 
     Backpressure
     ------------
@@ -62,11 +69,14 @@ class LpmEngine(wiring.Component):
     table before or after an update, never a mix.
     """
 
-    def __init__(self, geometry: LpmGeometry | None = None):
+    def __init__(self, geometry: LpmGeometry | None = None, *, block_ram: str | None = None):
         geometry = LpmGeometry() if geometry is None else geometry
         if not isinstance(geometry, LpmGeometry):
             raise TypeError(f"geometry must be an LpmGeometry, not {geometry!r}")
+        if block_ram not in (None, *BLOCK_RAMS):
+            raise ValueError(f"block_ram must be one of {', '.join(BLOCK_RAMS)} or None, not {block_ram!r}")
         self.geometry = geometry
+        self.block_ram = block_ram
         super().__init__(LpmEngineSignature(geometry.mgmt_addr_width))
 
     @property
@@ -85,6 +95,7 @@ class LpmEngine(wiring.Component):
     def elaborate(self, platform) -> Module:
         g = self.geometry
         m = Module()
+        block_ram = self.block_ram or _block_ram_for(platform)
 
         def stage_reg(value, name: str):
             """``value`` one pipeline step later."""
@@ -98,8 +109,12 @@ class LpmEngine(wiring.Component):
             return value
 
         # --- memories ---------------------------------------------------------------
-        direct = _BankedMemory("direct", g.direct_word_bits, 1 << g.direct_bits)
-        stages = [_BankedMemory(f"stage{s}", g.range_word_bits, g.stage_depth(s)) for s in range(g.stages)]
+        direct = _BankedMemory("direct", g.direct_word_bits, 1 << g.direct_bits, block_ram)
+        stages = [
+            _BankedMemory(f"stage{s}", g.range_word_bits, g.stage_depth(s), block_ram)
+            for s in range(g.stages)
+        ]
+        # Read in 2 cycles, so never through a primitive's output register.
         nhop = _BankedMemory("nhop", 32, 1 << g.action_bits)
         kind_port = _BankedMemory("kind_port", 2 + PORT_BITS, 1 << g.action_bits)
         for mem in (direct, *stages, nhop, kind_port):
@@ -142,16 +157,18 @@ class LpmEngine(wiring.Component):
         # --- binary search: stage s probes slots with s trailing zeros ------------------
         for s in reversed(range(g.stages)):
             word = stages[s].read(m, record.pos[s + 1 :])
-            waiting = delayed(record, _BankedMemory.LATENCY, f"st{s}")
-            probe = waiting.pos | (1 << s)
+            # Whether the probe lies inside the chunk needs no memory: decide it a
+            # cycle early, so only the key comparison follows the memory's word.
+            early = delayed(record, _BankedMemory.LATENCY - 1, f"st{s}")
+            probe = early.pos | (1 << s)
+            in_chunk = stage_reg((early.depth > s) & (probe <= early.last), f"st{s}_in_chunk")
+            waiting = stage_reg(early, f"st{s}_d{_BankedMemory.LATENCY - 1}")
             take = Signal(name=f"st{s}_take")
-            m.d.comb += take.eq(
-                (waiting.depth > s) & (probe <= waiting.last) & (word[g.action_bits :] <= waiting.key)
-            )
+            m.d.comb += take.eq(in_chunk & (word[g.action_bits :] <= waiting.key))
             out = Signal(record_layout, name=f"st{s}_out")
             m.d.comb += out.eq(waiting)
             with m.If(take):
-                m.d.comb += [out.pos.eq(probe), out.action.eq(word[: g.action_bits])]
+                m.d.comb += [out.pos.eq(waiting.pos | (1 << s)), out.action.eq(word[: g.action_bits])]
             record = stage_reg(out, f"st{s}_out")
 
         # --- action table -----------------------------------------------------------------
@@ -252,14 +269,30 @@ class LpmEngine(wiring.Component):
 
 #: Memories this shallow go to LUT RAM: a block RAM would be mostly empty.
 DISTRIBUTED_MAX_DEPTH = 256
+#: The ways of building block RAM (see :class:`LpmEngine`).
+BLOCK_RAMS = ("inferred", "ecp5")
+
+
+def _block_ram_for(platform) -> str:
+    # Imported here: amaranth.vendor pulls in every vendor's platform code.
+    from amaranth.vendor import LatticeECP5Platform
+
+    return "ecp5" if isinstance(platform, LatticeECP5Platform) else "inferred"
+
+
 #: Words per bank of a deep memory: one ECP5 block RAM deep in its x9 mode.
 BANK_DEPTH = 2048
+#: Words per bank of a LUT RAM: one ECP5 DPR16X4 deep.
+LUT_RAM_BANK_DEPTH = 16
+#: Banks per first-level group of a two-stage bank multiplexer (one LUT4 + PFUMX deep).
+GROUP_SIZE = 4
 #: Bits of an ECP5 block RAM (DP16KD) in its x9, x18 and x36 modes.
 EBR_BITS = 18432
 
 
 class _BankedMemory:
-    """A memory split into banks of ``BANK_DEPTH`` words, read in 4 pipelined cycles.
+    """A memory split into banks (``BANK_DEPTH`` words of block RAM, or
+    ``LUT_RAM_BANK_DEPTH`` of LUT RAM), read in 4 pipelined cycles.
 
     Cycle 1 reads every bank; cycles 2 and 3 register each bank's output twice:
     an ECP5 block RAM's clock-to-output takes most of an 8 ns cycle, so the
@@ -271,20 +304,35 @@ class _BankedMemory:
 
     LATENCY = 4
 
-    def __init__(self, name: str, width: int, depth: int):
+    def __init__(self, name: str, width: int, depth: int, block_ram: str = "inferred"):
         self.name = name
         self.width = width
-        self.bank_depth = min(depth, BANK_DEPTH)
-        self.bank_bits = (self.bank_depth - 1).bit_length()
         distributed = depth <= DISTRIBUTED_MAX_DEPTH
+        # LUT RAM is banked 16 words deep: a bank is one LUT level (DPR16X4) in
+        # front of its register, and the wide multiplexer of a deeper LUT RAM
+        # becomes the bank select a register later.
+        self.bank_depth = min(depth, LUT_RAM_BANK_DEPTH if distributed else BANK_DEPTH)
+        self.bank_bits = (self.bank_depth - 1).bit_length()
         attrs = {"ram_style": "distributed"} if distributed else {}
-        # Lanes exactly one block RAM wide at this depth (2048x9, 1024x18, 512x36),
-        # so that Yosys cannot pick a deeper mode and put a multiplexer between
-        # the RAM and its output register.
-        lane = width if distributed else min(width, EBR_BITS // max(self.bank_depth, 512))
+        #: Lanes are DP16KD primitives with their output register (hdl/lpm/ecp5_ram.py).
+        self.primitive = block_ram == "ecp5" and not distributed
+        if self.primitive:
+            # x9 at 2048 words, else x18 (a 512-word bank leaves half of its RAM empty).
+            lane = 9 if self.bank_depth > 1024 else 18
+        else:
+            # Lanes exactly one block RAM wide at this depth (2048x9, 1024x18, 512x36),
+            # so that Yosys cannot pick a deeper mode and put a multiplexer between
+            # the RAM and its output register.
+            lane = width if distributed else min(width, EBR_BITS // max(self.bank_depth, 512))
         self.lanes = [(low, min(lane, width - low)) for low in range(0, width, lane)]
+
+        def lane_memory(lane_width: int):
+            if self.primitive:
+                return Ecp5RegisteredRam(lane_width, self.bank_depth)
+            return Memory(shape=lane_width, depth=self.bank_depth, init=[], attrs=attrs)
+
         self.banks = [
-            [Memory(shape=w, depth=self.bank_depth, init=[], attrs=attrs) for _, w in self.lanes]
+            [lane_memory(w) for _, w in self.lanes]
             for _ in range((depth + self.bank_depth - 1) // self.bank_depth)
         ]
 
@@ -306,11 +354,17 @@ class _BankedMemory:
         if extra >= 2:
             w_addr, w_data, w_en = self._write
             written = later(later(w_data, "wd0"), "wd1")
+        if self.primitive and extra < 2:
+            raise ValueError(f"{self.name}: a block RAM primitive is read in 4 cycles, not {latency}")
+        read_addr = addr[: self.bank_bits]
         for i, bank in enumerate(self.banks):
             value = Signal(self.width, name=f"{self.name}_rd")
             for (low, width), lane in zip(self.lanes, bank, strict=True):
-                port = lane.read_port()
-                m.d.comb += [port.addr.eq(addr[: self.bank_bits]), value[low : low + width].eq(port.data)]
+                if self.primitive:
+                    m.d.comb += [lane.raddr.eq(read_addr), value[low : low + width].eq(lane.rdata)]
+                else:
+                    port = lane.read_port()
+                    m.d.comb += [port.addr.eq(read_addr), value[low : low + width].eq(port.data)]
             if extra >= 2:
                 # A block RAM read of the word written in the same cycle by the other
                 # port is undefined on ECP5; take the written word instead, but only
@@ -319,27 +373,52 @@ class _BankedMemory:
                 # of that register).
                 hit = w_en[i] & (w_addr[: self.bank_bits] == addr[: self.bank_bits])
                 collided = later(later(hit, "hit0"), "hit1")
-                value = later(value, "q0")
+                if not self.primitive:  # a primitive's output register is this one
+                    value = later(value, "q0")
                 fixed = Signal.like(value, name=f"{self.name}_fixed")
                 m.d.comb += fixed.eq(Mux(collided, written, value))
                 value = fixed
                 extra_left = extra - 1
             else:
                 extra_left = extra
+            # With many banks, the second output register holds a first level of the
+            # bank multiplexer instead (below): no cycle carries a wide multiplexer.
+            if self._grouped(extra):
+                extra_left -= 1
             for j in range(extra_left):
                 value = later(value, f"q{j + extra - extra_left}")
             outputs.append(value)
         if len(self.banks) == 1:
             return later(outputs[0], "word")
+
+        def pick(values, select, name: str):
+            picked = Signal.like(values[0], name=f"{self.name}_{name}")
+            with m.Switch(select):
+                for i, value in enumerate(values):
+                    with m.Case(i):
+                        m.d.comb += picked.eq(value)
+            return picked
+
         select = addr[self.bank_bits :]
-        for i in range(extra + 1):
+        if not self._grouped(extra):
+            for i in range(extra + 1):
+                select = later(select, f"sel{i}")
+            return later(pick(outputs, select, "pick"), "word")
+        for i in range(extra):
             select = later(select, f"sel{i}")
-        picked = Signal.like(outputs[0], name=f"{self.name}_pick")
-        with m.Switch(select):
-            for i, value in enumerate(outputs):
-                with m.Case(i):
-                    m.d.comb += picked.eq(value)
-        return later(picked, "word")
+        low = (GROUP_SIZE - 1).bit_length()
+        groups = [
+            later(
+                pick(outputs[g : g + GROUP_SIZE], select[:low], f"group{g // GROUP_SIZE}"),
+                f"q{g // GROUP_SIZE}",
+            )
+            for g in range(0, len(outputs), GROUP_SIZE)
+        ]
+        return later(pick(groups, later(select[low:], f"sel{extra}"), "pick"), "word")
+
+    def _grouped(self, extra: int) -> bool:
+        """Whether the bank multiplexer takes two register stages (many banks, time for it)."""
+        return extra >= 2 and len(self.banks) > GROUP_SIZE
 
     def write(self, m: Module, addr, data, enable) -> None:
         """Connect the write port (one more register: address, data and each
@@ -353,6 +432,13 @@ class _BankedMemory:
             m.d.sync += en_q.eq(enable & (addr[self.bank_bits :] == i))
             enables.append(en_q)
             for (low, width), lane in zip(self.lanes, bank, strict=True):
+                if self.primitive:
+                    m.d.comb += [
+                        lane.waddr.eq(addr_q[: self.bank_bits]),
+                        lane.wdata.eq(data_q[low : low + width]),
+                        lane.wen.eq(en_q),
+                    ]
+                    continue
                 port = lane.write_port()
                 m.d.comb += [
                     port.addr.eq(addr_q[: self.bank_bits]),

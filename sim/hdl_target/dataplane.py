@@ -20,7 +20,7 @@ from .mgmt_client import MgmtClient
 
 
 class ChannelBus:
-    """The management bus, one word at a time, over the management channel."""
+    """The management bus over the management channel: a word, or a burst of consecutive words, per request."""
 
     def __init__(self, client: MgmtClient):
         self.client = client
@@ -28,6 +28,9 @@ class ChannelBus:
     async def read(self, address: int) -> int:
         (word,) = await self.client.read(address, 1)
         return word
+
+    async def read_words(self, address: int, count: int) -> list[int]:
+        return await self.client.read(address, count)
 
     async def write(self, address: int, data: int) -> None:
         await self.client.write(address, [data])
