@@ -32,7 +32,7 @@ class CoreBuild:
     """The router core's build parameters on a board (docs/board.md says why these)."""
 
     width: int = 4
-    core_mhz: float = 62.5
+    core_mhz: float = 37.5
     max_frame: int = MAX_FRAME - ETH_FCS  # longest frame, FCS excluded
     lpm_direct_bits: int = 12
     lpm_slot_bits: int = 12

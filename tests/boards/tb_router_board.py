@@ -113,7 +113,7 @@ class FrameMgmtBus:
 
 async def start(dut, core_mhz: float) -> None:
     """The clocks (the PHYs' own receive clocks a little off the board's 125 MHz) and the resets."""
-    core_period = round(1e6 / core_mhz)
+    core_period = 2 * round(1e6 / core_mhz / 2)  # even: a high and a low half of whole picoseconds
     for clock, period in (
         (dut.rgmii1_rx_clk, RGMII_PERIOD_PS),
         (dut.rgmii2_rx_clk, RGMII_PERIOD_PS + 2),
