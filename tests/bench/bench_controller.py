@@ -55,28 +55,14 @@ from controller.router import Router
 from controller.service import freeze_startup_objects
 from sim.model import NextHop
 from sim.p4build import BMV2_JSON_PATH, P4INFO_PATH
+from tests.controller.conftest import TWO_INTERFACES_TOML
 
 BATCH = 1_000
 #: Seconds between the pipeline being in place and the clock starting, in every run: a target
 #: just started is still busy (the HDL target writes a third as fast in its first second).
 SETTLE = 1.0
 REPEATS = 7
-CONFIG = parse_config(
-    """
-router_id = "1.1.1.1"
-[[interface]]
-name = "eth1"
-port = 1
-mac = "02:00:00:00:01:01"
-address = "10.0.1.1/24"
-[[interface]]
-name = "eth2"
-port = 2
-mac = "02:00:00:00:02:01"
-address = "10.0.2.1/24"
-""",
-    "bench.toml",
-)
+CONFIG = parse_config(TWO_INTERFACES_TOML, "bench.toml")
 GATEWAY = NextHop(IPv4Address("10.0.2.254"), 2)
 
 

@@ -15,7 +15,8 @@ from controller.router import Router
 
 from .model_switch import ModelSwitch
 
-ROUTER_TOML = """
+#: The test router's two interfaces, nothing else (the controller benchmark's router too).
+TWO_INTERFACES_TOML = """
 router_id = "1.1.1.1"
 
 [[interface]]
@@ -29,7 +30,11 @@ name = "eth2"
 port = 2
 mac = "02:00:00:00:02:01"
 address = "10.0.2.1/24"
+"""
 
+ROUTER_TOML = (
+    TWO_INTERFACES_TOML
+    + """
 [[static_route]]
 prefix = "192.168.0.0/16"
 next_hop = "10.0.2.254"
@@ -50,6 +55,7 @@ queue_length = 3
 error_rate = 1.0
 error_burst = 2
 """
+)
 
 
 @dataclass(frozen=True)
