@@ -11,6 +11,7 @@ tests/bench/bench_core.py.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import random
@@ -73,37 +74,47 @@ def build(simulator: str, width: int, ports: int) -> tuple[Any, Path]:
     """Compile one configuration (reused while the HDL is unchanged); return its runner and directory."""
     key = (simulator, width, ports)
     if key not in _built:
-        digest = sources_digest()
-        directory = BUILD / f"{simulator}-w{width}-p{ports}-{digest}"
-        _remove_stale(f"{simulator}-w{width}-p{ports}", digest)
-        directory.mkdir(parents=True, exist_ok=True)
-        source = BUILD / f"router-w{width}-p{ports}-{digest}.v"
-        if not source.exists():
-            _remove_stale(f"router-w{width}-p{ports}", digest)
-            staging = source.with_suffix(".tmp")
-            staging.write_text(generate_verilog(make_core(width, ports)))
-            staging.rename(source)  # never a half-written source for a later run
-        args = VERILATOR_ARGS if simulator == "verilator" else ["-g2012"]
-        if simulator == "icarus":
-            # Icarus never runs an `always @*` whose body reads no signal (a constant
-            # assignment); SystemVerilog's `always_comb` runs once at time 0.
-            patched = source.with_suffix(".icarus.sv")
-            patched.write_text(source.read_text().replace("always @*", "always_comb"))
-            source = patched
-        with pytest.MonkeyPatch.context() as patch:
-            if simulator == "verilator":
-                patch.setenv("MAKEFLAGS", VERILATOR_MAKEFLAGS)
-            runner = get_runner(simulator)
-            runner.build(
-                sources=[source],
-                hdl_toplevel="router_top",
-                build_dir=directory,
-                build_args=args,
-                timescale=("1ns", "1ps"),
-                always=False,
-            )
-        _built[key] = runner, directory
+        BUILD.mkdir(parents=True, exist_ok=True)
+        # One build at a time per Verilog source (pytest-xdist workers share build/).
+        with open(BUILD / f"w{width}-p{ports}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            _built[key] = _build(simulator, width, ports)
     return _built[key]
+
+
+def _build(simulator: str, width: int, ports: int) -> tuple[Any, Path]:
+    digest = sources_digest()
+    directory = BUILD / f"{simulator}-w{width}-p{ports}-{digest}"
+    _remove_stale(f"{simulator}-w{width}-p{ports}", digest)
+    directory.mkdir(parents=True, exist_ok=True)
+    source = BUILD / f"router-w{width}-p{ports}-{digest}.v"
+    if not source.exists():
+        _remove_stale(f"router-w{width}-p{ports}", digest)
+        staging = source.with_suffix(".tmp")
+        staging.write_text(generate_verilog(make_core(width, ports)))
+        staging.rename(source)  # never a half-written source for a later run
+    args = VERILATOR_ARGS if simulator == "verilator" else ["-g2012"]
+    if simulator == "icarus":
+        # Icarus never runs an `always @*` block until a signal it reads changes, so
+        # blocks of constants (and of registers that keep their initial value) never
+        # run; SystemVerilog's `always_comb` runs once at time 0. (Changing only the
+        # constant blocks runs several times faster but leaves the pipeline stuck.)
+        patched = source.with_suffix(".icarus.sv")
+        patched.write_text(source.read_text().replace("always @*", "always_comb"))
+        source = patched
+    with pytest.MonkeyPatch.context() as patch:
+        if simulator == "verilator":
+            patch.setenv("MAKEFLAGS", VERILATOR_MAKEFLAGS)
+        runner = get_runner(simulator)
+        runner.build(
+            sources=[source],
+            hdl_toplevel="router_top",
+            build_dir=directory,
+            build_args=args,
+            timescale=("1ns", "1ps"),
+            always=False,
+        )
+    return runner, directory
 
 
 def index_of(ports: int, number: int) -> int:
