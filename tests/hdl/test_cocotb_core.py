@@ -35,6 +35,13 @@ def test_corpus_on_generated_verilog(simulator, corpus, tmp_path):
     run_job(simulator, 1, 4, groups, tmp_path)
 
 
+def test_corpus_with_eight_ports_at_width_8(corpus, tmp_path):
+    """The vectors whose tables have more than four ports, on an 8-port core at the widest datapath."""
+    groups = corpus_groups([v for v in corpus if v.tables.num_ports > 4], 8)
+    assert sum(len(frames) for _, frames in groups) == sum(v.tables.num_ports > 4 for v in corpus) > 0
+    run_job("verilator", 8, 8, groups, tmp_path)
+
+
 #: Frames of the randomized soak in ``make test`` (the benchmark runs 1,000,000).
 SOAK_FRAMES = 20_000
 
