@@ -19,13 +19,17 @@ from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["MODES", "Ecp5RegisteredRam"]
+__all__ = ["MODES", "RAM_PORTS", "Ecp5RegisteredRam"]
 
 #: DP16KD data width -> (deepest depth, lowest address pin used). The address
 #: pins below the lowest one select bytes (x18) or are unused (x9).
 MODES = {9: (2048, 3), 18: (1024, 4)}
 #: Address pins of one port.
 ADDRESS_PINS = 14
+#: A simple dual-port RAM lane: read address and data, write address, data and enable.
+RAM_PORTS = wiring.Signature(
+    {"raddr": In(11), "rdata": Out(18), "waddr": In(11), "wdata": In(18), "wen": In(1)}
+)
 
 
 class Ecp5RegisteredRam(wiring.Component):
@@ -51,12 +55,6 @@ class Ecp5RegisteredRam(wiring.Component):
     None: one read and one write every cycle.
     """
 
-    raddr: In(11)
-    rdata: Out(18)
-    waddr: In(11)
-    wdata: In(18)
-    wen: In(1)
-
     def __init__(self, width: int, depth: int):
         if not isinstance(width, int) or not 1 <= width <= 18:
             raise ValueError(f"a DP16KD word is 1 to 18 bits here, not {width!r}")
@@ -66,7 +64,7 @@ class Ecp5RegisteredRam(wiring.Component):
         self.width = width
         self.depth = depth
         self.mode = mode
-        super().__init__()
+        super().__init__(RAM_PORTS)
 
     def elaborate(self, platform) -> Module:
         m = Module()

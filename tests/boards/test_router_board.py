@@ -17,31 +17,27 @@ import json
 import shutil
 from collections import Counter as Multiset
 
-import pytest
 from cocotb_tools.check_results import get_results
-from cocotb_tools.runner import get_runner
 
 from hdl.boards.boards import BOARDS
 from hdl.boards.router import RouterBoardTop
 from hdl.toolchain import use_yowasp
 from sim.model import CPU_PORT, Drop, Forward, Punt, ReferencePipeline, TableState
 from sim.vectors import Vector
+from tests.hdl.cocotb_jobs import VERILATOR_ARGS, compile_for_cocotb
 from tests.hdl.cocotb_router import counters_json
-from tests.hdl.mac.harness import REPO
+from tests.hdl.mac.harness import BOARD_TOP_INSTANCE, REPO
 from tests.hdl.simlib import assert_rejected
 
 BUILD = REPO / "build" / "board-sim"
 BOARD = "versa-ecp5"  # the board whose router build fits (docs/board.md)
 MIN_PAYLOAD = 60  # what a sending MAC pads a frame to (FCS excluded)
 
-VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
-# The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks split models;
-# -O1 because -O2 costs minutes of C++ compile for little here.
-VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1"
 
 # The PHY model's view: the top's pins plus its own transmit clock, the FPGA's
 # forwarded clock delayed by 2 ns (driven by the testbench, which knows the phase).
-WRAPPER = """`timescale 1ns/1ps
+WRAPPER = (
+    """`timescale 1ns/1ps
 module board_tb(
   input clk, rst, eth_tx_clk, eth_tx_rst, phy_tx_clk,
   input rgmii1_rx_clk, rgmii1_rx_ctl, input [3:0] rgmii1_rx_data,
@@ -49,15 +45,9 @@ module board_tb(
   input rgmii2_rx_clk, rgmii2_rx_ctl, input [3:0] rgmii2_rx_data,
   output rgmii2_tx_clk, rgmii2_tx_ctl, output [3:0] rgmii2_tx_data
 );
-  top dut(
-    .clk(clk), .rst(rst), .eth_tx_clk(eth_tx_clk), .eth_tx_rst(eth_tx_rst),
-    .rgmii1_rx_clk(rgmii1_rx_clk), .rgmii1_rx_ctl(rgmii1_rx_ctl), .rgmii1_rx_data(rgmii1_rx_data),
-    .rgmii1_tx_clk(rgmii1_tx_clk), .rgmii1_tx_ctl(rgmii1_tx_ctl), .rgmii1_tx_data(rgmii1_tx_data),
-    .rgmii2_rx_clk(rgmii2_rx_clk), .rgmii2_rx_ctl(rgmii2_rx_ctl), .rgmii2_rx_data(rgmii2_rx_data),
-    .rgmii2_tx_clk(rgmii2_tx_clk), .rgmii2_tx_ctl(rgmii2_tx_ctl), .rgmii2_tx_data(rgmii2_tx_data)
-  );
-endmodule
 """
+    + BOARD_TOP_INSTANCE
+)
 
 
 def fold_port(port: int) -> int:
@@ -121,18 +111,8 @@ def build_simulation(top: RouterBoardTop):
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "top.v").write_text(source)
     (directory / "board_tb.v").write_text(WRAPPER)
-    runner = get_runner("verilator")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MAKEFLAGS", VERILATOR_MAKEFLAGS)
-        runner.build(
-            sources=[directory / "top.v", directory / "board_tb.v"],
-            hdl_toplevel="board_tb",
-            build_dir=directory,
-            build_args=VERILATOR_ARGS,
-            timescale=("1ns", "1ps"),
-            always=False,
-        )
-    return runner, directory
+    sources = [directory / "top.v", directory / "board_tb.v"]
+    return compile_for_cocotb("verilator", sources, "board_tb", directory, VERILATOR_ARGS), directory
 
 
 def test_corpus_through_the_board_top_on_its_rgmii_pins(corpus, tmp_path):

@@ -102,19 +102,24 @@ def _build(simulator: str, width: int, ports: int) -> tuple[Any, Path]:
         patched = source.with_suffix(".icarus.sv")
         patched.write_text(source.read_text().replace("always @*", "always_comb"))
         source = patched
+    return compile_for_cocotb(simulator, [source], "router_top", directory, args), directory
+
+
+def compile_for_cocotb(simulator: str, sources: list[Path], toplevel: str, directory: Path, args: list[str]):
+    """Compile ``sources`` for cocotb into ``directory`` (kept: a later run reuses it); returns the runner."""
     with pytest.MonkeyPatch.context() as patch:
         if simulator == "verilator":
             patch.setenv("MAKEFLAGS", VERILATOR_MAKEFLAGS)
         runner = get_runner(simulator)
         runner.build(
-            sources=[source],
-            hdl_toplevel="router_top",
+            sources=sources,
+            hdl_toplevel=toplevel,
             build_dir=directory,
             build_args=args,
             timescale=("1ns", "1ps"),
             always=False,
         )
-    return runner, directory
+    return runner
 
 
 def index_of(ports: int, number: int) -> int:

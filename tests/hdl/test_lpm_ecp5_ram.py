@@ -21,9 +21,8 @@ from amaranth.back import rtlil
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
 
-from hdl.lpm.ecp5_ram import Ecp5RegisteredRam
+from hdl.lpm.ecp5_ram import RAM_PORTS, Ecp5RegisteredRam
 from hdl.lpm.engine import LpmEngine
 from hdl.lpm.geometry import LpmGeometry
 
@@ -33,15 +32,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable
 class InferredRam(wiring.Component):
     """The same ports as Ecp5RegisteredRam, over an Amaranth memory Yosys maps itself."""
 
-    raddr: In(11)
-    rdata: Out(18)
-    waddr: In(11)
-    wdata: In(18)
-    wen: In(1)
-
     def __init__(self, width: int, depth: int):
         self.width, self.depth = width, depth
-        super().__init__()
+        super().__init__(RAM_PORTS)
 
     def elaborate(self, platform) -> Module:
         m = Module()

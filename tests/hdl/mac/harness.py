@@ -22,6 +22,18 @@ REPO = Path(__file__).resolve().parents[3]
 # Yosys writes combinational logic as `always @*` blocks, which Icarus runs only when an
 # input changes: an output whose inputs keep their initial values would stay X, where a
 # netlist settles. So each block also reads a register that every module flips at time 0.
+#: A board top (both RGMII ports and its clocks) instantiated as ``dut`` by a
+#: testbench wrapper whose ports carry the same names; ends the wrapper module.
+BOARD_TOP_INSTANCE = """  top dut(
+    .clk(clk), .rst(rst), .eth_tx_clk(eth_tx_clk), .eth_tx_rst(eth_tx_rst),
+    .rgmii1_rx_clk(rgmii1_rx_clk), .rgmii1_rx_ctl(rgmii1_rx_ctl), .rgmii1_rx_data(rgmii1_rx_data),
+    .rgmii1_tx_clk(rgmii1_tx_clk), .rgmii1_tx_ctl(rgmii1_tx_ctl), .rgmii1_tx_data(rgmii1_tx_data),
+    .rgmii2_rx_clk(rgmii2_rx_clk), .rgmii2_rx_ctl(rgmii2_rx_ctl), .rgmii2_rx_data(rgmii2_rx_data),
+    .rgmii2_tx_clk(rgmii2_tx_clk), .rgmii2_tx_ctl(rgmii2_tx_ctl), .rgmii2_tx_data(rgmii2_tx_data)
+  );
+endmodule
+"""
+
 _KICK = "twinrouter_sim_kick"
 _MODULE_HEADER = re.compile(r"^(module [^;]*;)$", re.MULTILINE)
 _BLOCK_START = re.compile(r"always @\* begin\n")

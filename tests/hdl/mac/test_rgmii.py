@@ -6,11 +6,12 @@ import pytest
 
 from hdl.boards.boards import BOARDS
 from hdl.boards.loopback import MacLoopbackTop
-from tests.hdl.mac.harness import run_cocotb
+from tests.hdl.mac.harness import BOARD_TOP_INSTANCE, run_cocotb
 
 # The PHY model's view of the top: the top's ports, plus the forwarded transmit
 # clocks delayed by 2 ns, where the PHY samples its transmit pins.
-WRAPPER = """`timescale 1ns/1ps
+WRAPPER = (
+    """`timescale 1ns/1ps
 module loopback_tb;
   reg clk = 0, rst = 0, eth_tx_clk = 0, eth_tx_rst = 0;  // the test raises the resets: an edge
   reg rgmii1_rx_clk = 0, rgmii1_rx_ctl = 0, rgmii2_rx_clk = 0, rgmii2_rx_ctl = 0;
@@ -20,15 +21,9 @@ module loopback_tb;
   wire rgmii1_phy_tx_clk, rgmii2_phy_tx_clk;
   assign #2 rgmii1_phy_tx_clk = rgmii1_tx_clk;
   assign #2 rgmii2_phy_tx_clk = rgmii2_tx_clk;
-  top dut(
-    .clk(clk), .rst(rst), .eth_tx_clk(eth_tx_clk), .eth_tx_rst(eth_tx_rst),
-    .rgmii1_rx_clk(rgmii1_rx_clk), .rgmii1_rx_ctl(rgmii1_rx_ctl), .rgmii1_rx_data(rgmii1_rx_data),
-    .rgmii1_tx_clk(rgmii1_tx_clk), .rgmii1_tx_ctl(rgmii1_tx_ctl), .rgmii1_tx_data(rgmii1_tx_data),
-    .rgmii2_rx_clk(rgmii2_rx_clk), .rgmii2_rx_ctl(rgmii2_rx_ctl), .rgmii2_rx_data(rgmii2_rx_data),
-    .rgmii2_tx_clk(rgmii2_tx_clk), .rgmii2_tx_ctl(rgmii2_tx_ctl), .rgmii2_tx_data(rgmii2_tx_data)
-  );
-endmodule
 """
+    + BOARD_TOP_INSTANCE
+)
 
 
 @pytest.mark.parametrize("board", ["colorlight-5a75b"])
