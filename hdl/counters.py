@@ -2,21 +2,27 @@
 
 They mean what the P4 counters (and ``sim.model.Counters``) mean: packets,
 and bytes counted as the frame's length as received on its ingress port.
-Every counter is a register pair, so any number of events can land in the
-same clock; the host reads them over the management bus.
+
+Each count lives in two places: a narrow accumulator in flip-flops, which
+takes any number of events in a clock, and the full-width total in one small
+memory (block RAM or LUT RAM, not 64-bit adders in fabric: those cost the
+25F board a third of its logic). A flusher visits one count per clock,
+round robin, adding its accumulator into the memory and restarting the
+accumulator from that clock's events; a host read has its count flushed
+next, so what it returns is exact.
 """
 
 import enum
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
 from sim.model.codes import CPU_PORT, DROP_COUNTER_SIZE, PUNT_COUNTER_SIZE, DropReason
 
-from .mgmt import MgmtSignature
+from .mgmt import DATA_WIDTH, MgmtSignature
 from .parser import LENGTH_BITS
-from .regs import RegisterPort
 
 CountEvent = data.StructLayout({"valid": 1, "length": LENGTH_BITS})
 ReasonEvent = data.StructLayout({"valid": 1, "reason": 4, "length": LENGTH_BITS})
@@ -46,17 +52,24 @@ class CounterBlock(wiring.Component):
     queue_full : In(array of CountEvent), tail drops of each output queue.
     punt : In(ReasonEvent), punts delivered into the CPU queue.
     mgmt : In(MgmtSignature(12)), read only: :func:`counter_address`. Reading the
-        low half of a counter latches its high half, read next.
+        low half of a counter latches its high half, read next. Writes are
+        acknowledged and ignored; unmapped addresses read 0.
 
-    Latency: an event is counted the cycle after it is presented.
-    Backpressure: none; events are never refused.
+    Latency: a read of a low half is acknowledged 3 cycles after ``stb`` (the
+    high half, 1 cycle) and counts every event presented before the cycle
+    after ``stb``. After reset the flusher spends one round (one cycle per
+    count) clearing the memory; reads wait for it.
+    Backpressure: none; events are never refused, and no accumulator can
+    overflow: each is wide enough for the most events it can take in two
+    flush rounds, the longest a count can wait (a host read takes the flusher
+    for at most every other cycle).
     """
 
     def __init__(self, num_ports: int, width: int = 64):
         if not isinstance(num_ports, int) or not 1 <= num_ports <= 254:
             raise ValueError(f"num_ports must be an integer 1..254, not {num_ports!r}")
-        if not isinstance(width, int) or not 32 < width <= 64:
-            raise ValueError(f"width must be 33..64, not {width!r}")
+        if not isinstance(width, int) or not DATA_WIDTH < width <= 2 * DATA_WIDTH:
+            raise ValueError(f"width must be {DATA_WIDTH + 1}..{2 * DATA_WIDTH}, not {width!r}")
         self.num_ports = num_ports
         self.width = width
         ports = num_ports + 1
@@ -76,15 +89,100 @@ class CounterBlock(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        counters: dict[tuple[CounterArray, int], tuple[Signal, Signal]] = {}
+        counts = self._counts(m)  # (address of the low half, increment this clock, most per clock)
+        slots = len(counts)
+        accumulators = [
+            Signal(range(2 * slots * most + 1), name=f"acc{slot}") for slot, (_, _, most) in enumerate(counts)
+        ]
+        if max(len(acc) for acc in accumulators) >= self.width:
+            raise ValueError(
+                f"width {self.width} is too narrow for {slots} counts of up to {LENGTH_BITS}-bit lengths"
+            )
+
+        m.submodules.totals = totals = Memory(shape=self.width, depth=slots, init=[])
+        read, write = totals.read_port(), totals.write_port()
+
+        # The flusher: the clock's slot is a pending host read's (not twice in a row) or the next in turn.
+        turn = Signal(range(slots))
+        clearing = Signal(init=1)  # first round after reset: the memory holds garbage, not totals
+        pending = Signal()
+        wanted = Signal(range(slots))
+        demand = Signal()
+        demanded_last = Signal()
+        slot = Signal(range(slots))
+        snapshot = Signal(max(len(acc) for acc in accumulators))
+        m.d.comb += [
+            demand.eq(pending & ~demanded_last & ~clearing),
+            slot.eq(Mux(demand, wanted, turn)),
+            read.addr.eq(slot),
+        ]
+        m.d.sync += demanded_last.eq(demand)
+        with m.If(~demand):
+            m.d.sync += turn.eq(Mux(turn == slots - 1, 0, turn + 1))
+            with m.If(turn == slots - 1):
+                m.d.sync += clearing.eq(0)
+        with m.Switch(slot):
+            for index, acc in enumerate(accumulators):
+                with m.Case(index):
+                    m.d.comb += snapshot.eq(acc)
+        for index, (acc, (_, increment, _)) in enumerate(zip(accumulators, counts, strict=True)):
+            with m.If(slot == index):
+                m.d.sync += acc.eq(increment)
+            with m.Else():
+                m.d.sync += acc.eq(acc + increment)
+
+        # A cycle later the memory's word is there: add, write back, answer the read it was for.
+        flushed = Signal(range(slots))
+        flushed_snapshot = Signal.like(snapshot)
+        flushed_clearing = Signal(init=1)
+        flushed_demand = Signal()
+        same_as_last = Signal()  # the slot written last cycle: the memory's word is stale
+        last_total = Signal(self.width)
+        total = Signal(self.width)
+        m.d.sync += [
+            flushed.eq(slot),
+            flushed_snapshot.eq(snapshot),
+            flushed_clearing.eq(clearing),
+            flushed_demand.eq(demand),
+            same_as_last.eq(slot == flushed),
+            last_total.eq(total),
+        ]
+        base = Signal(self.width)
+        with m.If(flushed_clearing):
+            m.d.comb += base.eq(0)
+        with m.Elif(same_as_last):
+            m.d.comb += base.eq(last_total)
+        with m.Else():
+            m.d.comb += base.eq(read.data)
+        m.d.comb += [
+            total.eq(base + flushed_snapshot),
+            write.addr.eq(flushed),
+            write.data.eq(total),
+            write.en.eq(1),
+        ]
+
+        self._serve_host(m, counts, pending, wanted, flushed_demand, total)
+        return m
+
+    def _counts(self, m: Module) -> list[tuple[int, Signal, int]]:
+        """Every count in address order: its low-half address, this clock's increment, its most per clock."""
+        counts = []
 
         def counter(array: CounterArray, index: int, events: list):
-            packets = Signal(self.width, name=f"{array.name.lower()}{index}_packets")
-            octets = Signal(self.width, name=f"{array.name.lower()}{index}_bytes")
-            counters[array, index] = packets, octets
-            count = sum(event.valid for event in events)
-            length = sum(event.length & event.valid.replicate(LENGTH_BITS) for event in events)
-            m.d.sync += [packets.eq(packets + count), octets.eq(octets + length)]
+            packets = Signal(range(len(events) + 1), name=f"{array.name.lower()}{index}_packets_now")
+            octets = Signal(
+                range(len(events) * ((1 << LENGTH_BITS) - 1) + 1),
+                name=f"{array.name.lower()}{index}_bytes_now",
+            )
+            m.d.comb += [
+                packets.eq(sum(event.valid for event in events)),
+                octets.eq(sum(event.length & event.valid.replicate(LENGTH_BITS) for event in events)),
+            ]
+            for is_bytes, increment in enumerate((packets, octets)):
+                most = len(events) * ((1 << LENGTH_BITS) - 1 if is_bytes else 1)
+                counts.append(
+                    (counter_address(array, index, bytes_=bool(is_bytes), high=False), increment, most)
+                )
 
         def reason_hit(event, reason: int):
             hit = Signal(CountEvent, name=f"reason{reason}")
@@ -92,9 +190,9 @@ class CounterBlock(wiring.Component):
             return hit
 
         for index in range(self.num_ports + 1):
-            number = self.port_number(index)
-            counter(CounterArray.RX_PORT, number, [self.rx[index]])
-            counter(CounterArray.TX_PORT, number, [self.tx[index]])
+            counter(CounterArray.RX_PORT, self.port_number(index), [self.rx[index]])
+        for index in range(self.num_ports + 1):
+            counter(CounterArray.TX_PORT, self.port_number(index), [self.tx[index]])
         for reason in range(DROP_COUNTER_SIZE):
             events = [reason_hit(self.drop, reason)]
             if reason == DropReason.QUEUE_FULL:
@@ -102,17 +200,27 @@ class CounterBlock(wiring.Component):
             counter(CounterArray.DROPS, reason, events)
         for reason in range(PUNT_COUNTER_SIZE):
             counter(CounterArray.PUNTS, reason, [reason_hit(self.punt, reason)])
+        return sorted(counts, key=lambda count: count[0])
 
-        port = RegisterPort(self.mgmt)
-        port.elaborate(m)
-        high = Signal(32)
-        with m.Switch(self.mgmt.adr):
-            for (array, index), pair in counters.items():
-                for is_bytes, value in enumerate(pair):
-                    with m.Case(counter_address(array, index, bytes_=bool(is_bytes), high=False)):
-                        m.d.comb += port.read_data.eq(value[:32])
-                        with m.If(port.read):
-                            m.d.sync += high.eq(value[32:])
-            with m.Default(), m.If(self.mgmt.adr[0]):
-                m.d.comb += port.read_data.eq(high)
-        return m
+    def _serve_host(self, m, counts, pending, wanted, flushed_demand, total) -> None:
+        """Bus reads: a low half asks the flusher for its count and answers with the new total."""
+        bus = self.mgmt
+        high = Signal(self.width - DATA_WIDTH)
+        start = bus.stb & ~bus.ack & ~pending
+        m.d.sync += bus.ack.eq(0)
+        with m.If(start):
+            with m.If(bus.we | bus.adr[0]):
+                m.d.sync += [bus.ack.eq(1), bus.dat_r.eq(high)]  # a write is ignored
+            with m.Else(), m.Switch(bus.adr):
+                for slot, (address, _, _) in enumerate(counts):
+                    with m.Case(address):
+                        m.d.sync += [pending.eq(1), wanted.eq(slot)]
+                with m.Default():
+                    m.d.sync += [bus.ack.eq(1), bus.dat_r.eq(0)]
+        with m.If(flushed_demand):
+            m.d.sync += [
+                pending.eq(0),
+                bus.ack.eq(1),
+                bus.dat_r.eq(total[:DATA_WIDTH]),
+                high.eq(total[DATA_WIDTH:]),
+            ]
