@@ -5,7 +5,7 @@ and bytes counted as the frame's length as received on its ingress port.
 
 Each count lives in two places: a narrow accumulator in flip-flops, which
 takes any number of events in a clock, and the full-width total in one small
-memory (block RAM or LUT RAM, not 64-bit adders in fabric: those cost the
+LUT-RAM memory (not 64-bit adders in fabric: those cost the
 25F board a third of its logic). A flusher visits one count per clock,
 round robin, adding its accumulator into the memory and restarting the
 accumulator from that clock's events; a host read has its count flushed
@@ -99,7 +99,10 @@ class CounterBlock(wiring.Component):
                 f"width {self.width} is too narrow for {slots} counts of up to {LENGTH_BITS}-bit lengths"
             )
 
-        m.submodules.totals = totals = Memory(shape=self.width, depth=slots, init=[])
+        # A few dozen words: LUT RAM, not two block RAMs (which the 25F board has none to spare of).
+        m.submodules.totals = totals = Memory(
+            shape=self.width, depth=slots, init=[], attrs={"ram_style": "distributed"}
+        )
         read, write = totals.read_port(), totals.write_port()
 
         # The flusher: the clock's slot is a pending host read's (not twice in a row) or the next in turn.

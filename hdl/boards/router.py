@@ -69,7 +69,7 @@ class CoreBuild:
 
 #: The build each board gets by default.
 CORE_BUILDS: dict[str, CoreBuild] = {
-    "colorlight-5a75b": CoreBuild(),
+    "colorlight-5a75b": CoreBuild(lpm_direct_bits=11),
     "versa-ecp5": CoreBuild(lpm_slot_bits=14, arp_rows=512),
 }
 
