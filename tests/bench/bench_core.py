@@ -16,8 +16,7 @@
   frame accounted for, no lockup.
 
 Every run is judged by the reference model, as in ``make test``.
-``CORE_BENCH_SOAK_FRAMES`` sets the soak's size (default 1,000,000),
-``CORE_BENCH_ICARUS_FRAMES`` the Icarus speed run's (default 0: skipped).
+``CORE_BENCH_SOAK_FRAMES`` sets the soak's size (default 1,000,000).
 """
 
 from __future__ import annotations
@@ -39,11 +38,13 @@ SIZES = (60, 64, 65, 128, 256, 512, 1500, 9000)
 #: Cycles of full load per frame size (at least ``MIN_FRAMES`` frames per port).
 CYCLES_PER_SIZE = 16_000
 MIN_FRAMES = 8
-SPEED_RUNS = [("verilator", 1, 5000), ("verilator", 4, 5000), ("verilator", 8, 5000)]
-#: Icarus runs this design at under 30 cycles a CPU second (docs/hdl.md): even a
-#: 10-frame soak, table installation included, takes over 10 minutes, so the Icarus
-#: speed run is opt-in (``CORE_BENCH_ICARUS_FRAMES=10``).
-ICARUS_FRAMES = 0
+#: (simulator, width, soak frames): about 20 s each on Verilator, 10-30 s on Icarus.
+SPEED_RUNS = [
+    *(("verilator", width, 5000) for width in WIDTHS),
+    ("icarus", 1, 500),
+    ("icarus", 4, 2000),
+    ("icarus", 8, 2000),
+]
 SOAK_WIDTH = 8
 SOAK_CHUNK = 50_000
 
@@ -116,7 +117,6 @@ def main() -> None:
         for size in SIZES:
             print(f"  {size:5}" + "".join(f"  {cycles[w][size]:9}" for w in WIDTHS), flush=True)
         print("simulation speed (cocotb bench, soak traffic)")
-        icarus = int(os.environ.get("CORE_BENCH_ICARUS_FRAMES", ICARUS_FRAMES))
-        for simulator, width, frames in SPEED_RUNS + ([("icarus", 1, icarus)] if icarus else []):
+        for simulator, width, frames in SPEED_RUNS:
             print("  " + sim_speed(simulator, width, frames, fresh(f"speed-{simulator}{width}")), flush=True)
         long_soak(int(os.environ.get("CORE_BENCH_SOAK_FRAMES", 1_000_000)), root)

@@ -1,7 +1,8 @@
 """Runs jobs of frames through the generated Verilog of the router core under cocotb; the model judges.
 
 Each configuration (simulator, width, ports) is generated and compiled once
-per process under build/hdl-cocotb/ (and reused by later processes). A job
+under build/hdl-cocotb/ (and reused by later processes); Icarus and Verilator
+get their own Verilog forms of one RTLIL design (tests/hdl/router_verilog.py). A job
 is a list of groups of ``(tables, [(port number, frame)])``; the cocotb
 bench (tests/hdl/cocotb_router.py) sends every group's frames on their ports
 at once and reports what came out, the counters and when each frame's first
@@ -17,6 +18,8 @@ import json
 import random
 import shutil
 from collections import Counter as Multiset
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,13 +28,13 @@ import pytest
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import get_runner
 
-from hdl.axis import generate_verilog
 from hdl.core import RouterCore
 from hdl.lpm.engine import LpmEngine
 from hdl.lpm.geometry import LpmGeometry
 from sim.model import CPU_PORT, Counters, DropReason, Forward, Punt, ReferencePipeline, TableState
 from tests.hdl.cocotb_router import counters_json
 from tests.hdl.frames import FrameMaker, example_tables
+from tests.hdl.router_verilog import TOP, amaranth_verilog, netlist_verilog, router_rtlil
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "hdl-cocotb"
@@ -55,7 +58,11 @@ _built: dict[tuple[str, int, int], tuple[Any, Path]] = {}
 def sources_digest() -> str:
     """A hash of the HDL sources (and of this file), so a changed pipeline is rebuilt, never reused."""
     sources = [*(ROOT / "hdl").glob("*.py"), *(ROOT / "hdl" / "lpm").glob("*.py")]
-    sources += [ROOT / "sim" / "model" / "codes.py", Path(__file__)]
+    sources += [
+        ROOT / "sim" / "model" / "codes.py",
+        Path(__file__),
+        Path(__file__).with_name("router_verilog.py"),
+    ]
     digest = hashlib.sha256()
     for path in sorted(sources):
         digest.update(path.read_bytes())
@@ -75,34 +82,46 @@ def build(simulator: str, width: int, ports: int) -> tuple[Any, Path]:
     key = (simulator, width, ports)
     if key not in _built:
         BUILD.mkdir(parents=True, exist_ok=True)
-        # One build at a time per Verilog source (pytest-xdist workers share build/).
-        with open(BUILD / f"w{width}-p{ports}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        # One build at a time per configuration (pytest-xdist workers share build/).
+        with _locked(BUILD / f"lock-{simulator}-w{width}-p{ports}"):
             _built[key] = _build(simulator, width, ports)
     return _built[key]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (named ``lock-…``, which :func:`_remove_stale` never matches)."""
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _build(simulator: str, width: int, ports: int) -> tuple[Any, Path]:
     digest = sources_digest()
     directory = BUILD / f"{simulator}-w{width}-p{ports}-{digest}"
     _remove_stale(f"{simulator}-w{width}-p{ports}", digest)
+    _remove_stale(f"router-w{width}-p{ports}", digest)
     directory.mkdir(parents=True, exist_ok=True)
-    source = BUILD / f"router-w{width}-p{ports}-{digest}.v"
-    if not source.exists():
-        _remove_stale(f"router-w{width}-p{ports}", digest)
-        staging = source.with_suffix(".tmp")
-        staging.write_text(generate_verilog(make_core(width, ports)))
-        staging.rename(source)  # never a half-written source for a later run
-    args = VERILATOR_ARGS if simulator == "verilator" else ["-g2012"]
+    name = f"router-w{width}-p{ports}-{digest}"
+
+    def design() -> str:  # RTLIL, shared by both simulators' sources (tests/hdl/router_verilog.py)
+        with _locked(BUILD / f"lock-rtlil-w{width}-p{ports}"):
+            return _cached(BUILD / f"{name}.il", lambda: router_rtlil(make_core(width, ports))).read_text()
+
     if simulator == "icarus":
-        # Icarus never runs an `always @*` block until a signal it reads changes, so
-        # blocks of constants (and of registers that keep their initial value) never
-        # run; SystemVerilog's `always_comb` runs once at time 0. (Changing only the
-        # constant blocks runs several times faster but leaves the pipeline stuck.)
-        patched = source.with_suffix(".icarus.sv")
-        patched.write_text(source.read_text().replace("always @*", "always_comb"))
-        source = patched
-    return compile_for_cocotb(simulator, [source], "router_top", directory, args), directory
+        source, args = _cached(BUILD / f"{name}.icarus.v", lambda: netlist_verilog(design())), []
+    else:
+        source, args = _cached(BUILD / f"{name}.v", lambda: amaranth_verilog(design())), VERILATOR_ARGS
+    return compile_for_cocotb(simulator, [source], TOP, directory, args), directory
+
+
+def _cached(path: Path, make) -> Path:
+    """``path``, written with ``make()`` unless a run of this HDL version already wrote it."""
+    if not path.exists():
+        staging = path.with_name(path.name + ".tmp")
+        staging.write_text(make())
+        staging.rename(path)  # never a half-written file for a later run
+    return path
 
 
 def compile_for_cocotb(simulator: str, sources: list[Path], toplevel: str, directory: Path, args: list[str]):
