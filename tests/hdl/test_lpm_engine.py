@@ -53,6 +53,46 @@ def reference_answer(reference: ReferenceLpm, address: int) -> RouteAction | Non
     return None if found is None else found[1]
 
 
+def allowed_answers(
+    lookups: list[LookupRecord],
+    marks: list[int],
+    reference: ReferenceLpm,
+    updates: list[tuple[IPv4Network, RouteAction | None]],
+) -> tuple[list[set], int]:
+    """The answers each lookup may give, and how many overlapped an update.
+
+    ``reference`` holds the table before the updates; ``marks[0]`` is the
+    cycle the setup was written, ``marks[k]`` the cycle update ``k`` was (its last
+    write acknowledged). A
+    lookup accepted at cycle ``a`` and answered at ``d`` may see table state
+    ``T_j`` for any ``j`` between the updates finished before ``a`` and those
+    begun before ``d``, and no other. ``reference`` ends with every update applied.
+    """
+    windows = []
+    for record in lookups:
+        first = sum(1 for m in marks if m <= record.accepted) - 1
+        last = sum(1 for m in marks[:-1] if m < record.done)
+        windows.append((max(first, 0), max(last, 0)))
+    allowed: list[set] = [set() for _ in lookups]
+    by_first = sorted(range(len(lookups)), key=lambda i: windows[i][0])
+    active: list[int] = []
+    cursor = 0
+    for state in range(len(updates) + 1):
+        while cursor < len(by_first) and windows[by_first[cursor]][0] <= state:
+            active.append(by_first[cursor])
+            cursor += 1
+        active = [i for i in active if windows[i][1] >= state]
+        for i in active:
+            allowed[i].add(reference_answer(reference, lookups[i].address))
+        if state < len(updates):
+            prefix, action = updates[state]
+            if action is None:
+                reference.delete(prefix)
+            else:
+                reference.insert(prefix, action)
+    return allowed, sum(1 for first, last in windows if last > first)
+
+
 def lookup_addresses(routes, count: int, rng: random.Random) -> list[int]:
     """Half uniformly random, half at prefix edges (first, last, just outside)."""
     edges = []
@@ -133,31 +173,7 @@ def test_lookups_in_flight_see_the_table_before_or_after_each_update(engine: Ver
     marks = trace.marks  # marks[0]: setup done; marks[k]: update k done
     assert len(marks) == len(updates) + 1
 
-    # Replay the updates on the reference, answering each lookup in every
-    # state its lifetime overlaps.
-    windows = []
-    for record in trace.lookups:
-        first = sum(1 for m in marks if m <= record.accepted) - 1
-        last = sum(1 for m in marks[:-1] if m < record.done)
-        windows.append((max(first, 0), max(last, 0)))
-    allowed: list[set] = [set() for _ in trace.lookups]
-    by_first = sorted(range(len(trace.lookups)), key=lambda i: windows[i][0])
-    active: list[int] = []
-    cursor = 0
-    for state in range(len(updates) + 1):
-        while cursor < len(by_first) and windows[by_first[cursor]][0] <= state:
-            active.append(by_first[cursor])
-            cursor += 1
-        active = [i for i in active if windows[i][1] >= state]
-        for i in active:
-            allowed[i].add(reference_answer(reference, trace.lookups[i].address))
-        if state < len(updates):
-            prefix, action = updates[state]
-            if action is None:
-                reference.delete(prefix)
-            else:
-                reference.insert(prefix, action)
-    in_flight = sum(1 for first, last in windows if last > first)
+    allowed, in_flight = allowed_answers(trace.lookups, marks, reference, updates)
     assert in_flight > 1000, "too few lookups overlapped an update to test anything"
     for record, ok in zip(trace.lookups, allowed, strict=True):
         assert ok, f"{record} overlapped no table state"
@@ -217,7 +233,7 @@ def test_latency_throughput_backpressure_and_bus_on_a_small_engine() -> None:
         for address, data in writes:
             cycles, _ = await mgmt_access(ctx, dut, address, data)
             fenced = address >> SMALL.region_bits == Region.DIRECT
-            assert cycles == (dut.search_latency + 4 if fenced else 1)
+            assert cycles == (dut.commit_latency if fenced else 1)
         # One lookup per clock: every address offered in consecutive cycles.
         ctx.set(dut.result.ready, 1)
         stream = [addresses[i % len(addresses)] for i in range(3 * dut.queue_depth)]
@@ -256,3 +272,110 @@ def test_latency_throughput_backpressure_and_bus_on_a_small_engine() -> None:
             assert got == expected, hex(address)
 
     run_small(testbench)
+
+
+def test_the_commit_fence_keeps_lookups_off_reused_memory() -> None:
+    """A chunk moves to a new block, and the next update at once rewrites the
+    freed one (slots), or reuses a freed action entry, while lookups that
+    read the old direct word are still in flight: they must see the table
+    before or after, which only the direct-table write's late
+    acknowledgement (``commit_latency``) ensures."""
+    old, new, other = (NextHop(IPv4Address(f"192.0.2.{i}"), i) for i in (1, 2, 3))
+    scenarios = {
+        # 10/8 grows from 3 to 4 ranges (new block), then 11/8 takes the freed slots.
+        "slots": (
+            [(IPv4Network("10.1.2.128/25"), old)],
+            [(IPv4Network("10.1.2.192/26"), new), (IPv4Network("11.0.0.0/25"), old)],
+            [0x0A0102C8, 0x0A010290],
+        ),
+        # 10/8's only route goes (its action entry is freed), then a new action takes it.
+        "actions": (
+            [(IPv4Network("10.1.2.128/25"), old), (IPv4Network("10.1.2.0/25"), new)],
+            [(IPv4Network("10.1.2.128/25"), None), (IPv4Network("11.0.0.0/24"), other)],
+            [0x0A0102C8, 0x0A010290],
+        ),
+    }
+    for name, (setup, updates, addresses) in scenarios.items():
+        compiler, reference = LpmCompiler(SMALL), ReferenceLpm()
+        for prefix, action in setup:
+            reference.insert(prefix, action)
+        setup_writes = [w for prefix, action in setup for w in compiler.insert(prefix, action)]
+        batches = [
+            compiler.delete(prefix) if action is None else compiler.insert(prefix, action)
+            for prefix, action in updates
+        ]
+        freed = {address for address, _ in setup_writes if address >> SMALL.region_bits != Region.DIRECT}
+        assert freed & {address for address, _ in batches[1]}, f"{name}: nothing freed is reused"
+        lookups, marks, _ = stream_small(setup_writes, batches, addresses)
+        allowed, in_flight = allowed_answers(lookups, marks, reference, updates)
+        for record, ok in zip(lookups, allowed, strict=True):
+            assert answer(record) in ok, f"{name}: {record} answered {answer(record)}, allowed {ok}"
+        assert in_flight > 20, f"{name}: too few lookups overlapped an update"
+
+
+def stream_small(
+    setup: list, batches: list[list], addresses: list[int]
+) -> tuple[list[LookupRecord], list[int], list[int]]:
+    """Write ``setup``, then ``batches`` back to back while a lookup (of the
+    ``addresses`` in turn) is offered every cycle; the lookups, the marks (the
+    cycles the setup and each batch were acknowledged, as :class:`VerilatedLpm`
+    reports them) and the cycle the engine took each batch's first write."""
+    dut = LpmEngine(SMALL)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    marks: list[int] = []
+    starts: list[int] = []
+    lookups: list[LookupRecord] = []
+
+    async def manage(ctx):
+        cycle = 0
+        for batch in [setup, *batches]:
+            if marks:
+                starts.append(cycle)
+            for address, data in batch:
+                cycles, _ = await mgmt_access(ctx, dut, address, data)
+                cycle += cycles + 1
+            marks.append(cycle - 2)  # the cycle the last ack was seen
+
+    async def look(ctx):
+        ctx.set(dut.result.ready, 1)
+        accepted: list[tuple[int, int]] = []
+        cycle = 0
+        while len(marks) <= len(batches) or len(lookups) < len(accepted):
+            offering = 0 < len(marks) <= len(batches)
+            ctx.set(dut.lookup.valid, offering)
+            ctx.set(dut.lookup.payload, addresses[len(accepted) % len(addresses)])
+            _, _, ready, valid, result = await ctx.tick().sample(
+                dut.lookup.ready, dut.result.valid, dut.result.payload
+            )
+            if offering and ready:
+                accepted.append((addresses[len(accepted) % len(addresses)], cycle))
+            if valid:
+                address, at = accepted[len(lookups)]
+                fields = (int(result.hit), int(result.kind), int(result.nhop), int(result.port))
+                lookups.append(LookupRecord(address, at, cycle, *fields))
+            cycle += 1
+
+    sim.add_testbench(manage)
+    sim.add_testbench(look)
+    sim.run()
+    return lookups, marks, starts
+
+
+def test_a_lookup_reading_a_word_as_it_is_written_sees_the_new_word() -> None:
+    """Block RAM returns garbage for a read of the word being written (ECP5);
+    the engine substitutes the written word. The direct-table word of 10/8 is
+    rewritten while 10.0.0.1 is looked up every cycle: lookups that read it
+    before the write answer the old route, the one reading it in the cycle
+    of the write and every later one the new route."""
+    old, new = NextHop(IPv4Address("192.0.2.1"), 1), NextHop(IPv4Address("192.0.2.2"), 2)
+    compiler = LpmCompiler(SMALL)
+    prefix = IPv4Network("10.0.0.0/8")
+    setup = compiler.insert(prefix, old) + compiler.insert(IPv4Network("11.0.0.0/8"), new)
+    (switch,) = compiler.insert(prefix, new)  # the new action is in use: one direct word
+    assert switch[0] >> SMALL.region_bits == Region.DIRECT
+    lookups, _, (start,) = stream_small(setup, [[switch]], [0x0A000001])
+    written = start + LpmEngine.WRITE_LATENCY  # the cycle the RAM writes the word
+    assert any(record.accepted < written for record in lookups)
+    for record in lookups:
+        assert answer(record) == (old if record.accepted < written else new), record
