@@ -3,13 +3,13 @@
 They mean what the P4 counters (and ``sim.model.Counters``) mean: packets,
 and bytes counted as the frame's length as received on its ingress port.
 
-Each count lives in two places: a narrow accumulator in flip-flops, which
-takes any number of events in a clock, and the full-width total in one small
-LUT-RAM memory (not 64-bit adders in fabric: those cost the
-25F board a third of its logic). A flusher visits one count per clock,
-round robin, adding its accumulator into the memory and restarting the
-accumulator from that clock's events; a host read has its count flushed
-next, so what it returns is exact.
+Each count lives in two places: a narrow free-running accumulator in
+flip-flops, which takes any number of events in a clock, and the full-width
+total in one small LUT-RAM memory (not 64-bit adders in fabric: those cost
+the 25F board a third of its logic). A flusher visits one count per clock,
+round robin, and adds what its accumulator gained since its last visit (the
+memory keeps the value it saw then) to the total; a host read has its count
+flushed next, so what it returns is exact.
 """
 
 import enum
@@ -19,10 +19,10 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
-from sim.model.codes import CPU_PORT, DROP_COUNTER_SIZE, PUNT_COUNTER_SIZE, DropReason
+from sim.model.codes import CPU_PORT, DropReason, PuntReason
 
 from .mgmt import DATA_WIDTH, MgmtSignature
-from .parser import LENGTH_BITS
+from .parser import LENGTH_BITS, OVERSIZE_DROP
 
 CountEvent = data.StructLayout({"valid": 1, "length": LENGTH_BITS})
 ReasonEvent = data.StructLayout({"valid": 1, "reason": 4, "length": LENGTH_BITS})
@@ -53,16 +53,18 @@ class CounterBlock(wiring.Component):
     punt : In(ReasonEvent), punts delivered into the CPU queue.
     mgmt : In(MgmtSignature(12)), read only: :func:`counter_address`. Reading the
         low half of a counter latches its high half, read next. Writes are
-        acknowledged and ignored; unmapped addresses read 0.
+        acknowledged and ignored. Only reasons the pipeline gives
+        (``DropReason``, the parser's oversize drop, ``PuntReason``) have
+        counters; other addresses read 0.
 
     Latency: a read of a low half is acknowledged 3 cycles after ``stb`` (the
     high half, 1 cycle) and counts every event presented before the cycle
-    after ``stb``. After reset the flusher spends one round (one cycle per
+    of ``stb`` (events are registered once on their way in). After reset the flusher spends one round (one cycle per
     count) clearing the memory; reads wait for it.
-    Backpressure: none; events are never refused, and no accumulator can
-    overflow: each is wide enough for the most events it can take in two
-    flush rounds, the longest a count can wait (a host read takes the flusher
-    for at most every other cycle).
+    Backpressure: none; events are never refused, and no count is ever
+    short: each accumulator is wide enough never to gain 2**width between two
+    flushes of it, which are at most two rounds apart (a host read takes the
+    flusher for at most every other cycle).
     """
 
     def __init__(self, num_ports: int, width: int = 64):
@@ -91,17 +93,25 @@ class CounterBlock(wiring.Component):
         m = Module()
         counts = self._counts(m)  # (address of the low half, increment this clock, most per clock)
         slots = len(counts)
+        # Free-running accumulators, each wide enough never to gain 2**width between two flushes
+        # of it (two rounds, and one cycle more: see ``before``).
         accumulators = [
-            Signal(range(2 * slots * most + 1), name=f"acc{slot}") for slot, (_, _, most) in enumerate(counts)
+            Signal(range((2 * slots + 1) * most + 1), name=f"acc{slot}")
+            for slot, (_, _, most) in enumerate(counts)
         ]
-        if max(len(acc) for acc in accumulators) >= self.width:
+        seen_width = max(len(acc) for acc in accumulators)
+        if seen_width >= self.width:
             raise ValueError(
                 f"width {self.width} is too narrow for {slots} counts of up to {LENGTH_BITS}-bit lengths"
             )
+        for acc, (_, increment, _) in zip(accumulators, counts, strict=True):
+            m.d.sync += acc.eq(acc + increment)
 
-        # A few dozen words: LUT RAM, not two block RAMs (which the 25F board has none to spare of).
+        # Per count: its total, and its accumulator's value when last flushed. A few dozen
+        # words: LUT RAM, not block RAM (the 25F board has none to spare).
+        word = data.StructLayout({"total": self.width, "seen": seen_width})
         m.submodules.totals = totals = Memory(
-            shape=self.width, depth=slots, init=[], attrs={"ram_style": "distributed"}
+            shape=word, depth=slots, init=[], attrs={"ram_style": "distributed"}
         )
         read, write = totals.read_port(), totals.write_port()
 
@@ -113,7 +123,8 @@ class CounterBlock(wiring.Component):
         demand = Signal()
         demanded_last = Signal()
         slot = Signal(range(slots))
-        snapshot = Signal(max(len(acc) for acc in accumulators))
+        snapshot = Signal(seen_width)
+        mask = Signal(seen_width)  # the slot's accumulator width, as a mask
         m.d.comb += [
             demand.eq(pending & ~demanded_last & ~clearing),
             slot.eq(Mux(demand, wanted, turn)),
@@ -127,49 +138,54 @@ class CounterBlock(wiring.Component):
         with m.Switch(slot):
             for index, acc in enumerate(accumulators):
                 with m.Case(index):
-                    m.d.comb += snapshot.eq(acc)
-        for index, (acc, (_, increment, _)) in enumerate(zip(accumulators, counts, strict=True)):
-            with m.If(slot == index):
-                m.d.sync += acc.eq(increment)
-            with m.Else():
-                m.d.sync += acc.eq(acc + increment)
+                    m.d.comb += [snapshot.eq(acc), mask.eq((1 << len(acc)) - 1)]
 
-        # A cycle later the memory's word is there: add, write back, answer the read it was for.
+        # A cycle later the memory's word is there: add what the accumulator gained since it was
+        # last seen, write back, answer the read it was for.
         flushed = Signal(range(slots))
         flushed_snapshot = Signal.like(snapshot)
+        flushed_mask = Signal.like(mask)
         flushed_clearing = Signal(init=1)
         flushed_demand = Signal()
-        same_as_last = Signal()  # the slot written last cycle: the memory's word is stale
-        last_total = Signal(self.width)
-        total = Signal(self.width)
         m.d.sync += [
             flushed.eq(slot),
             flushed_snapshot.eq(snapshot),
+            flushed_mask.eq(mask),
             flushed_clearing.eq(clearing),
             flushed_demand.eq(demand),
-            same_as_last.eq(slot == flushed),
-            last_total.eq(total),
         ]
-        base = Signal(self.width)
-        with m.If(flushed_clearing):
-            m.d.comb += base.eq(0)
-        with m.Elif(same_as_last):
-            m.d.comb += base.eq(last_total)
-        with m.Else():
-            m.d.comb += base.eq(read.data)
+        # A slot flushed twice in a row reads its word from before the first write: the
+        # first flush's gain is then counted by the second, since it starts from that old ``seen``.
+        before = Signal(word)
+        m.d.comb += before.eq(Mux(flushed_clearing, 0, read.data))  # accumulators start at 0 with reset
+        gained = (flushed_snapshot - before.seen) & flushed_mask
         m.d.comb += [
-            total.eq(base + flushed_snapshot),
             write.addr.eq(flushed),
-            write.data.eq(total),
+            write.data.total.eq(before.total + gained),
+            write.data.seen.eq(flushed_snapshot),
             write.en.eq(1),
         ]
 
-        self._serve_host(m, counts, pending, wanted, flushed_demand, total)
+        self._serve_host(m, counts, pending, wanted, flushed_demand, write.data.total)
         return m
 
     def _counts(self, m: Module) -> list[tuple[int, Signal, int]]:
         """Every count in address order: its low-half address, this clock's increment, its most per clock."""
         counts = []
+        # Events are registered first: they come at the end of long paths (queue admission).
+        ports = self.num_ports + 1
+        rx = Signal(data.ArrayLayout(CountEvent, ports), name="rx_events")
+        tx = Signal(data.ArrayLayout(CountEvent, ports), name="tx_events")
+        queue_full = Signal(data.ArrayLayout(CountEvent, ports), name="queue_full_events")
+        drop = Signal(ReasonEvent, name="drop_event")
+        punt = Signal(ReasonEvent, name="punt_event")
+        m.d.sync += [
+            rx.eq(self.rx),
+            tx.eq(self.tx),
+            queue_full.eq(self.queue_full),
+            drop.eq(self.drop),
+            punt.eq(self.punt),
+        ]
 
         def counter(array: CounterArray, index: int, events: list):
             packets = Signal(range(len(events) + 1), name=f"{array.name.lower()}{index}_packets_now")
@@ -193,16 +209,16 @@ class CounterBlock(wiring.Component):
             return hit
 
         for index in range(self.num_ports + 1):
-            counter(CounterArray.RX_PORT, self.port_number(index), [self.rx[index]])
+            counter(CounterArray.RX_PORT, self.port_number(index), [rx[index]])
         for index in range(self.num_ports + 1):
-            counter(CounterArray.TX_PORT, self.port_number(index), [self.tx[index]])
-        for reason in range(DROP_COUNTER_SIZE):
-            events = [reason_hit(self.drop, reason)]
+            counter(CounterArray.TX_PORT, self.port_number(index), [tx[index]])
+        for reason in sorted({*DropReason, OVERSIZE_DROP}):
+            events = [reason_hit(drop, reason)]
             if reason == DropReason.QUEUE_FULL:
-                events += [self.queue_full[i] for i in range(self.num_ports + 1)]
+                events += [queue_full[i] for i in range(ports)]
             counter(CounterArray.DROPS, reason, events)
-        for reason in range(PUNT_COUNTER_SIZE):
-            counter(CounterArray.PUNTS, reason, [reason_hit(self.punt, reason)])
+        for reason in PuntReason:
+            counter(CounterArray.PUNTS, reason, [reason_hit(punt, reason)])
         return sorted(counts, key=lambda count: count[0])
 
     def _serve_host(self, m, counts, pending, wanted, flushed_demand, total) -> None:
@@ -218,8 +234,8 @@ class CounterBlock(wiring.Component):
                 for slot, (address, _, _) in enumerate(counts):
                     with m.Case(address):
                         m.d.sync += [pending.eq(1), wanted.eq(slot)]
-                with m.Default():
-                    m.d.sync += [bus.ack.eq(1), bus.dat_r.eq(0)]
+                with m.Default():  # no such counter: 0, and so is its high half
+                    m.d.sync += [bus.ack.eq(1), bus.dat_r.eq(0), high.eq(0)]
         with m.If(flushed_demand):
             m.d.sync += [
                 pending.eq(0),

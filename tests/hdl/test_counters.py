@@ -9,12 +9,15 @@ import pytest
 from amaranth.sim import Simulator
 
 from hdl.counters import CounterArray, CounterBlock, counter_address
+from hdl.parser import OVERSIZE_DROP
 from hdl.simbus import AmaranthSimBus
-from sim.model.codes import CPU_PORT, DropReason
+from sim.model.codes import CPU_PORT, DROP_COUNTER_SIZE, PUNT_COUNTER_SIZE, DropReason, PuntReason
 from tests.hdl.simlib import assert_rejected
 
 PORTS = 2
 MAX_LENGTH = (1 << 16) - 1
+#: The reasons the pipeline gives; the other counter indices must read 0.
+DROP_REASONS = sorted({*DropReason, OVERSIZE_DROP})
 
 
 def _events(rng: random.Random, saturate: bool) -> dict:
@@ -32,8 +35,8 @@ def _events(rng: random.Random, saturate: bool) -> dict:
         "rx": [event() for _ in range(PORTS + 1)],
         "tx": [event() for _ in range(PORTS + 1)],
         "queue_full": [event() for _ in range(PORTS + 1)],
-        "drop": event(reason=DropReason.QUEUE_FULL if saturate else rng.randrange(16)),
-        "punt": event(reason=rng.randrange(8)),
+        "drop": event(reason=DropReason.QUEUE_FULL if saturate else rng.choice(DROP_REASONS)),
+        "punt": event(reason=rng.choice(list(PuntReason))),
     }
 
 
@@ -68,8 +71,8 @@ def test_counts_are_exact_while_read(saturate):
             for i in range(PORTS + 1)
             for b in (False, True)
         ),
-        *((CounterArray.DROPS, r, b) for r in range(16) for b in (False, True)),
-        *((CounterArray.PUNTS, r, b) for r in range(8) for b in (False, True)),
+        *((CounterArray.DROPS, r, b) for r in range(DROP_COUNTER_SIZE) for b in (False, True)),
+        *((CounterArray.PUNTS, r, b) for r in range(PUNT_COUNTER_SIZE) for b in (False, True)),
     ]
     state = {"running": True, "clocks": 0}
 
