@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from amaranth import ClockDomain, Module, ResetSignal
+from amaranth import ClockDomain, ClockSignal, Module, ResetSignal
 from amaranth.lib import io, wiring
+from amaranth.lib.cdc import ResetSynchronizer
 
 from hdl.mac import EthernetMac
 from hdl.mac.rgmii import Ecp5Ddr, RgmiiPhy, RgmiiPins, SimDdr
 
 from .boards import Board
 from .clocking import Ecp5Clocking
+
+
+def tx_domain(port: int) -> str:
+    """The clock domain of board port ``port``'s transmit side."""
+    return f"eth{port}_tx"
 
 
 def add_ethernet_ports(
@@ -26,8 +32,9 @@ def add_ethernet_ports(
     """Add the clocking and one :class:`RgmiiPhy` per MAC (port ``n`` is ``board.rgmii[n - 1]``).
 
     Each MAC's receive side runs in ``eth{n}_rx`` (the PHY's receive clock),
-    all transmit sides in ``eth_tx`` (125 MHz) and the core in ``sync``
-    (``core_mhz``), both from the PLL. With ``simulation``, :class:`SimDdr`
+    its transmit side in ``eth{n}_tx`` (:func:`tx_domain`: the PLL's 125 MHz
+    ``eth_tx`` clock, with a reset of its own) and the core in ``sync``
+    (``core_mhz``). With ``simulation``, :class:`SimDdr`
     replaces the ECP5 DDR primitives, and ``eth_tx`` and ``sync`` are top-level
     clock and reset inputs (``eth_tx_clk``, ``clk`` ...) instead of the PLL's;
     the RGMII pins are then ports ``rgmii{n}_*``. Nothing else differs.
@@ -50,13 +57,18 @@ def add_ethernet_ports(
 
     for n, (port_pins, mac) in enumerate(zip(pins, macs, strict=True), 1):
         m.domains += ClockDomain(f"eth{n}_rx")  # here, where both the PHY and the MAC see it
+        # One transmit clock, but a reset per port, synchronized beside the port's own logic:
+        # one reset flip-flop for both ports' transmit sides spanned the die (7.8 ns of wire).
+        m.domains += ClockDomain(tx_domain(n))
+        m.d.comb += ClockSignal(tx_domain(n)).eq(ClockSignal("eth_tx"))
+        m.submodules[f"{tx_domain(n)}_reset"] = ResetSynchronizer(ResetSignal("eth_tx"), domain=tx_domain(n))
         phy = RgmiiPhy(
             port_pins,
             ddr=ddr,
             rx_delay_ps=board.rx_delay_ps,
             tx_clock_delay_ps=board.tx_clock_delay_ps,
             rx_domain=f"eth{n}_rx",
-            tx_domain="eth_tx",
+            tx_domain=tx_domain(n),
         )
         m.submodules[f"phy{n}"] = phy
         m.submodules[f"mac{n}"] = mac

@@ -8,7 +8,7 @@ from amaranth.lib import wiring
 from hdl.mac import EthernetMac
 
 from .boards import Board
-from .ethernet import add_ethernet_ports
+from .ethernet import add_ethernet_ports, tx_domain
 
 
 class MacLoopbackTop(wiring.Component):
@@ -34,7 +34,7 @@ class MacLoopbackTop(wiring.Component):
             raise TypeError(f"board must be a Board, not {board!r}")
         self._board, self._width, self._simulation = board, width, simulation
         self._core_mhz = core_mhz
-        self.macs = [EthernetMac(width=width, rx_domain=f"eth{n}_rx", tx_domain="eth_tx") for n in (1, 2)]
+        self.macs = [EthernetMac(width=width, rx_domain=f"eth{n}_rx", tx_domain=tx_domain(n)) for n in (1, 2)]
         super().__init__({})
 
     def elaborate(self, platform):

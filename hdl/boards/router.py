@@ -20,7 +20,7 @@ from hdl.mac.rx import MAX_FRAME
 from sim.model.codes import PACKET_OUT_HEADER_LEN
 
 from .boards import Board
-from .ethernet import add_ethernet_ports
+from .ethernet import add_ethernet_ports, tx_domain
 from .mgmt_port import ManagementPort
 
 ETH_FCS = 4
@@ -131,7 +131,7 @@ class RouterBoardTop(wiring.Component):
                 width=build.width,
                 max_frame=build.mgmt_max_frame if n == mgmt_port else build.max_frame + ETH_FCS,
                 rx_domain=f"eth{n}_rx",
-                tx_domain="eth_tx",
+                tx_domain=tx_domain(n),
             )
             for n in range(1, ports + 1)
         ]
