@@ -40,12 +40,12 @@ class LpmEngine(wiring.Component):
     Latency
     -------
     A lookup accepted in cycle ``t`` gives its result (``result.valid``) in
-    cycle ``t + latency`` with ``latency = 6 * geometry.stages + 10`` when the
+    cycle ``t + latency`` with ``latency = 6 * geometry.stages + 11`` when the
     result queue is empty: 5 cycles for the direct table (a 4-cycle memory
     read, then the search's start), 6 per binary-search stage (the memory
     read: address, two output registers or one and a first level of bank
     select, bank select; then the key comparison, then the step), 3 for the
-    action table (address copies, read, register), 2 through the result
+    action table (address copies, read, register), 3 through the result
     queue. Every path is register to register through at most one carry
     chain or a few LUTs, and no register that drives logic also drives the
     whole die (nextpnr's Fmax on the ECP5 builds is in docs/benchmarks.md).
@@ -94,11 +94,11 @@ class LpmEngine(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return self.search_latency + 2
+        return self.search_latency + 3
 
     @property
     def queue_depth(self) -> int:
-        return self.search_latency + 4
+        return self.latency + 2
 
     #: Cycles from a management write's request to the memory write: the bus
     #: registered, a copy per group of memories (and each memory's enable), a
@@ -219,39 +219,50 @@ class LpmEngine(wiring.Component):
         ]
 
         # --- result queue and the credit that keeps it from overflowing -------------------
-        # In LUT RAM with a register after it: a block RAM here would hand the
-        # core its 5.8 ns clock-to-output.
-        queue = Memory(shape=len(answer.as_value()), depth=self.queue_depth, init=[],
-                       attrs={"ram_style": "distributed"})  # fmt: skip
-        m.submodules.queue = queue
-        q_write = queue.write_port()
-        q_read = queue.read_port(domain="comb")
-        produce = Signal(range(self.queue_depth))
-        consume = Signal(range(self.queue_depth))
-        stored = Signal(range(self.queue_depth + 1))  # entries not yet in the output register
+        # In LUT RAM: a block RAM here would hand the core its 5.8 ns clock-to-output.
+        # Even and odd entries live in two halves, each read every cycle into a
+        # register at its next entry from the head on; the head is in one of those
+        # registers, picked by its parity. So no LUT-RAM read (and its multiplexer)
+        # sits in front of the output register, and each half is half as deep.
+        half = (self.queue_depth + 1) // 2
+        produce = Signal(range(2 * half))
+        consume = Signal(range(2 * half))  # the head entry
+        heads = []
+        for parity in (0, 1):
+            memory = Memory(shape=len(answer.as_value()), depth=half, init=[],
+                            attrs={"ram_style": "distributed"})  # fmt: skip
+            m.submodules[f"queue{parity}"] = memory
+            write, read = memory.write_port(), memory.read_port(domain="comb")
+            next_entry = Signal(range(half), name=f"queue{parity}_next")  # its first entry from the head on
+            m.d.comb += [
+                write.addr.eq(produce[1:]),
+                write.data.eq(answer),
+                write.en.eq(done.valid & (produce[0] == parity)),
+                read.addr.eq(next_entry),
+            ]
+            heads.append((next_entry, _later(m, read.data, f"queue{parity}_head")))
+        # An entry is counted a cycle after it is written, when `heads` can hold it.
+        written = stage_reg(done.valid, "queue_written")
+        stored = Signal(range(self.queue_depth + 1))  # counted entries not yet output
         any_stored = Signal()  # stored != 0, kept in a register of its own
         out_valid = Signal()
         out_data = Signal.like(answer)
         load = any_stored & (~out_valid | self.result.ready)
-        m.d.comb += [
-            q_write.addr.eq(produce),
-            q_write.data.eq(answer),
-            q_write.en.eq(done.valid),
-            q_read.addr.eq(consume),
-            self.result.valid.eq(out_valid),
-            self.result.payload.eq(out_data),
-        ]
+        m.d.comb += [self.result.valid.eq(out_valid), self.result.payload.eq(out_data)]
         with m.If(done.valid):
-            m.d.sync += produce.eq(Mux(produce == self.queue_depth - 1, 0, produce + 1))
+            m.d.sync += produce.eq(Mux(produce == 2 * half - 1, 0, produce + 1))
         with m.If(load):
             m.d.sync += [
-                out_data.eq(q_read.data),
+                out_data.eq(Mux(consume[0], heads[1][1], heads[0][1])),
                 out_valid.eq(1),
-                consume.eq(Mux(consume == self.queue_depth - 1, 0, consume + 1)),
+                consume.eq(Mux(consume == 2 * half - 1, 0, consume + 1)),
             ]
+            for parity, (next_entry, _) in enumerate(heads):
+                with m.If(consume[0] == parity):
+                    m.d.sync += next_entry.eq(Mux(next_entry == half - 1, 0, next_entry + 1))
         with m.Elif(self.result.ready):
             m.d.sync += out_valid.eq(0)
-        stored_next = stored + done.valid - load
+        stored_next = stored + written - load
         m.d.sync += [stored.eq(stored_next), any_stored.eq(stored_next != 0)]
         outstanding = Signal(range(self.queue_depth + 1))
         taken = self.lookup.valid & self.lookup.ready
@@ -481,17 +492,21 @@ class _BankedMemory:
             for i in range(extra + 1):
                 select = later(select, f"sel{i}")
             return later(fix(pick(outputs, select, "pick")), "word")
-        for i in range(extra):
+        for i in range(extra - 1):
             select = later(select, f"sel{i}")
         low = (GROUP_SIZE - 1).bit_length()
-        groups = [
-            later(
-                pick(outputs[g : g + GROUP_SIZE], select[:low], f"group{g // GROUP_SIZE}"),
-                f"group{g // GROUP_SIZE}_q",
-            )
-            for g in range(0, len(outputs), GROUP_SIZE)
-        ]
-        return later(fix(pick(groups, later(select[low:], f"sel{extra}"), "pick")), "word")
+        groups = []
+        for first in range(0, len(outputs), GROUP_SIZE):
+            # Each group selects with its own copy of the bank bits, loaded only by
+            # lookups to that group (like the read addresses).
+            number = first // GROUP_SIZE
+            own = Signal(low, name=f"{self.name}_group{number}_sel", reset_less=True)
+            with m.If(select[low:] == number):
+                m.d.sync += own.eq(select[:low])
+            picked = pick(outputs[first : first + GROUP_SIZE], own, f"group{number}")
+            groups.append(later(picked, f"group{number}_q"))
+        high = later(later(select[low:], f"sel{extra - 1}"), f"sel{extra}")
+        return later(fix(pick(groups, high, "pick")), "word")
 
     def _collisions(self, m: Module, addr, delay: int):
         """Whether the RAMs wrote the word at ``addr`` in the cycle it was read,
