@@ -105,7 +105,12 @@ class RouterCore(wiring.Component):
     queue_depth : int or None
         Beats per output queue; by default room for two maximum frames.
     local_ip_rows, arp_rows : int
-        Rows per way of the hash tables (capacity ``4 * rows``).
+        Rows per way of the hash tables (capacity ``2 * rows * slots``).
+    arp_slots : int
+        Entries per row of the ARP table (2 by default). One slot halves the
+        row (an 81-bit entry: five block RAMs per way instead of ten) and the
+        comparators; with twice the rows the capacity is the same, though
+        inserts are refused sooner as the table fills (docs/hdl.md).
 
     Members
     -------
@@ -141,6 +146,7 @@ class RouterCore(wiring.Component):
         queue_depth: int | None = None,
         local_ip_rows: int = 32,
         arp_rows: int = 512,
+        arp_slots: int = 2,
     ):
         self.width = check_width(width)
         if not isinstance(num_ports, int) or not 1 <= num_ports <= 254:
@@ -151,7 +157,7 @@ class RouterCore(wiring.Component):
         if not isinstance(getattr(self.lpm, "signature", None), LpmEngineSignature):
             raise TypeError(f"lpm() must make a component with LpmEngineSignature, not {self.lpm!r}")
         self.local_ip = ExactMatchTable(value_width=0, rows=local_ip_rows)
-        self.arp = ExactMatchTable(value_width=48, rows=arp_rows)
+        self.arp = ExactMatchTable(value_width=48, rows=arp_rows, slots=arp_slots)
         # A header waits about the match latency for its decision: the payload
         # FIFO must hold that many beats beyond a maximum frame, and each port
         # needs a decision credit for every minimum frame sent in the round trip

@@ -18,7 +18,10 @@ class OutputQueue(wiring.Component):
     counted (``queue_full``); an accepted one is counted on ``tx`` (and on
     ``punt`` for the CPU port, where every frame is a punt).
 
-    Latency: 2 cycles from a beat in to the same beat at ``o`` (FIFO).
+    Latency: 3 cycles from a beat in to the same beat at ``o``: a register
+    (so that the room check does not share a cycle with the crossbar and the
+    realigner in front, the core's longest path on the board builds), then
+    the FIFO.
     Backpressure: ``i.ready`` is always high; ``o.ready`` low fills the queue.
     """
 
@@ -46,10 +49,13 @@ class OutputQueue(wiring.Component):
         )
         wiring.connect(m, wiring.flipped(self.o), queue.r_stream)
 
-        beat, sideband = self.i.payload.beat, self.i.payload.sideband
+        # `i.ready` is always high, so a plain register takes every beat.
+        fire = Signal()
+        payload = Signal.like(self.i.payload, reset_less=True)
+        m.d.sync += [fire.eq(self.i.valid), payload.eq(self.i.payload)]
+        beat, sideband = payload.beat, payload.sideband
         in_frame = Signal()  # past a frame's first beat
         keeping = Signal()  # ... and the frame was accepted
-        fire = self.i.valid & self.i.ready
         fits = (self.depth - queue.w_level) >= sideband.out_beats
         accept = Signal()
         m.d.comb += [

@@ -37,7 +37,13 @@ class CoreBuild:
     lpm_direct_bits: int = 12
     lpm_slot_bits: int = 12
     lpm_action_bits: int = 6
+    #: The LPM engine's read pipeline and LUT-RAM threshold (hdl/lpm/engine.py): a
+    #: board core runs at a few tens of MHz, which the shallow pipeline meets with
+    #: half the deep one's flip-flops.
+    lpm_pipeline: str = "shallow"
+    lpm_lut_ram_max_depth: int = 32
     arp_rows: int = 128
+    arp_slots: int = 2
     local_ip_rows: int = 16
 
     def lpm_geometry(self):
@@ -55,9 +61,12 @@ class CoreBuild:
         return ManagedRouter(
             num_ports=num_ports,
             width=self.width,
-            lpm=lambda: LpmEngine(geometry),
+            lpm=lambda: LpmEngine(
+                geometry, pipeline=self.lpm_pipeline, lut_ram_max_depth=self.lpm_lut_ram_max_depth
+            ),
             max_frame=self.max_frame,
             arp_rows=self.arp_rows,
+            arp_slots=self.arp_slots,
             local_ip_rows=self.local_ip_rows,
         )
 
@@ -69,7 +78,7 @@ class CoreBuild:
 
 #: The build each board gets by default.
 CORE_BUILDS: dict[str, CoreBuild] = {
-    "colorlight-5a75b": CoreBuild(lpm_direct_bits=11),
+    "colorlight-5a75b": CoreBuild(lpm_direct_bits=11, arp_rows=256, arp_slots=1),
     "versa-ecp5": CoreBuild(lpm_slot_bits=14, arp_rows=512),
 }
 

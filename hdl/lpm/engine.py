@@ -20,6 +20,13 @@ from .interface import LpmEngineSignature, LpmResult
 
 __all__ = ["LpmEngine"]
 
+#: Memories this shallow go to LUT RAM by default: a block RAM would be mostly empty.
+DISTRIBUTED_MAX_DEPTH = 256
+#: The read pipelines (see :class:`LpmEngine`) and the cycles of their memory reads.
+PIPELINES = {"deep": 4, "shallow": 2}
+#: The ways of building block RAM (see :class:`LpmEngine`).
+BLOCK_RAMS = ("inferred", "ecp5")
+
 
 class LpmEngine(wiring.Component):
     """IPv4 longest-prefix match, one lookup per clock.
@@ -34,16 +41,29 @@ class LpmEngine(wiring.Component):
         toolchain, and simulation), or ECP5 DP16KD primitives read through
         their own output registers (:mod:`hdl.lpm.ecp5_ram`), which keeps
         the RAM's clock-to-output off the fabric. None (the default) picks
-        ``"ecp5"`` when elaborated for an ECP5 platform. Both behave the
-        same cycle for cycle.
+        ``"ecp5"`` when elaborated for an ECP5 platform with the deep
+        pipeline, else ``"inferred"``. Both behave the same cycle for cycle.
+    pipeline : ``"deep"`` or ``"shallow"``
+        ``"deep"`` (the default) reads every memory in 4 cycles through
+        banks of 16 words of LUT RAM or one block RAM, each with its own
+        address and output registers, for a clock of 125 MHz and more on an
+        ECP5. ``"shallow"`` reads in 2 cycles (the RAM's own output register,
+        then the bank select into a register), one bank per LUT RAM: about
+        half the flip-flops, for the board cores that run at a few tens of
+        MHz (docs/lpm.md). It needs ``block_ram="inferred"``.
+    lut_ram_max_depth : int
+        Memories this deep or shallower are built from LUT RAM, deeper ones
+        from block RAM (a block RAM would be mostly empty; on a small FPGA
+        LUT RAM may be the scarcer of the two).
 
     Latency
     -------
     A lookup accepted in cycle ``t`` gives its result (``result.valid``) in
-    cycle ``t + latency`` with ``latency = 6 * geometry.stages + 11`` when the
-    result queue is empty: 5 cycles for the direct table (a 4-cycle memory
-    read, then the search's start), 6 per binary-search stage (the memory
-    read: address, two output registers or one and a first level of bank
+    cycle ``t + latency`` when the result queue is empty, with ``latency =
+    (r + 2) * geometry.stages + r + 7`` for a memory read of ``r`` cycles (4
+    deep, 2 shallow): ``r + 1`` cycles for the direct table (the read, then
+    the search's start), ``r + 2`` per binary-search stage (the memory read:
+    deep, address, two output registers or one and a first level of bank
     select, bank select; then the key comparison, then the step), 3 for the
     action table (address copies, read, register), 3 through the result
     queue. Every path is register to register through at most one carry
@@ -75,22 +95,45 @@ class LpmEngine(wiring.Component):
     takes a write at most every other cycle.
     """
 
-    def __init__(self, geometry: LpmGeometry | None = None, *, block_ram: str | None = None):
+    def __init__(
+        self,
+        geometry: LpmGeometry | None = None,
+        *,
+        block_ram: str | None = None,
+        pipeline: str = "deep",
+        lut_ram_max_depth: int = DISTRIBUTED_MAX_DEPTH,
+    ):
         geometry = LpmGeometry() if geometry is None else geometry
         if not isinstance(geometry, LpmGeometry):
             raise TypeError(f"geometry must be an LpmGeometry, not {geometry!r}")
         if block_ram not in (None, *BLOCK_RAMS):
             raise ValueError(f"block_ram must be one of {', '.join(BLOCK_RAMS)} or None, not {block_ram!r}")
+        if pipeline not in PIPELINES:
+            raise ValueError(f"pipeline must be one of {', '.join(PIPELINES)}, not {pipeline!r}")
+        if pipeline == "shallow" and block_ram == "ecp5":
+            raise ValueError(
+                "the shallow pipeline reads block RAM in 2 cycles: it needs block_ram='inferred'"
+            )
+        if not isinstance(lut_ram_max_depth, int) or lut_ram_max_depth < 0:
+            raise ValueError(f"lut_ram_max_depth must be a non-negative integer, not {lut_ram_max_depth!r}")
         self.geometry = geometry
         self.block_ram = block_ram
+        self.pipeline = pipeline
+        self.lut_ram_max_depth = lut_ram_max_depth
         super().__init__(LpmEngineSignature(geometry.mgmt_addr_width))
+
+    @property
+    def read_latency(self) -> int:
+        """Cycles of a direct-table or search-stage memory read."""
+        return PIPELINES[self.pipeline]
 
     @property
     def search_latency(self) -> int:
         """Cycles from taking a lookup to writing its result into the queue."""
         # The direct table: a memory read and a cycle; each stage: a read and 2; the
         # action table: 3.
-        return (_BankedMemory.LATENCY + 2) * self.geometry.stages + _BankedMemory.LATENCY + 1 + 3
+        read = self.read_latency
+        return (read + 2) * self.geometry.stages + read + 1 + 3
 
     @property
     def latency(self) -> int:
@@ -114,7 +157,14 @@ class LpmEngine(wiring.Component):
     def elaborate(self, platform) -> Module:
         g = self.geometry
         m = Module()
-        block_ram = self.block_ram or _block_ram_for(platform)
+        block_ram = self.block_ram or ("inferred" if self.pipeline == "shallow" else _block_ram_for(platform))
+        read_latency = self.read_latency
+
+        def memory(name: str, width: int, depth: int, ram: str = "inferred", interleaved: bool = False):
+            return _BankedMemory(
+                name, width, depth, ram, interleaved=interleaved,
+                lut_ram_max_depth=self.lut_ram_max_depth, lut_ram_banks=self.pipeline == "deep",
+            )  # fmt: skip
 
         def stage_reg(value, name: str):
             """``value`` one pipeline step later."""
@@ -128,14 +178,14 @@ class LpmEngine(wiring.Component):
             return value
 
         # --- memories ---------------------------------------------------------------
-        direct = _BankedMemory("direct", g.direct_word_bits, 1 << g.direct_bits, block_ram)
+        direct = memory("direct", g.direct_word_bits, 1 << g.direct_bits, block_ram)
         stages = [
-            _BankedMemory(f"stage{s}", g.range_word_bits, g.stage_depth(s), block_ram, interleaved=True)
+            memory(f"stage{s}", g.range_word_bits, g.stage_depth(s), block_ram, interleaved=True)
             for s in range(g.stages)
         ]
         # Read in 2 cycles, so never through a primitive's output register.
-        nhop = _BankedMemory("nhop", 32, 1 << g.action_bits)
-        kind_port = _BankedMemory("kind_port", 2 + PORT_BITS, 1 << g.action_bits)
+        nhop = memory("nhop", 32, 1 << g.action_bits)
+        kind_port = memory("kind_port", 2 + PORT_BITS, 1 << g.action_bits)
         for mem in (direct, *stages, nhop, kind_port):
             mem.add_to(m)
         self._elaborate_mgmt(m, direct, stages, nhop, kind_port)
@@ -156,8 +206,8 @@ class LpmEngine(wiring.Component):
             entry.valid.eq(self.lookup.valid & self.lookup.ready),
             entry.key.eq(self.lookup.payload[: g.key_bits]),
         ]
-        word = direct.read(m, self.lookup.payload[g.key_bits :], fixed=True)
-        entry = delayed(entry, _BankedMemory.LATENCY, "direct")
+        word = direct.read(m, self.lookup.payload[g.key_bits :], latency=read_latency, fixed=True)
+        entry = delayed(entry, read_latency, "direct")
         d_action = word[: g.action_bits]
         d_last = word[g.action_bits : g.action_bits + g.slot_bits]
         d_depth = word[g.action_bits + g.slot_bits :]
@@ -177,21 +227,22 @@ class LpmEngine(wiring.Component):
         record = stage_reg(record, "search_in")
 
         # --- binary search: stage s probes slots with s trailing zeros ------------------
-        # A stage: the memory read (_BankedMemory.LATENCY cycles), then the key
-        # comparison, then the step it decides.
+        # A stage: the memory read (`read_latency` cycles), then the key comparison,
+        # then the step it decides.
         for s in reversed(range(g.stages)):
             word = stages[s].read(
-                m, record.pos[s + 1 :], ahead=ahead.pos[s + 1 :], ahead_valid=ahead.valid, fixed=True
-            )
+                m, record.pos[s + 1 :], ahead=ahead.pos[s + 1 :], ahead_valid=ahead.valid,
+                latency=read_latency, fixed=True,
+            )  # fmt: skip
             # Whether the probe lies inside the chunk needs no memory: decided a cycle
             # early (two comparisons, each straight into a register), next to the
             # key comparison.
-            early = delayed(record, _BankedMemory.LATENCY - 1, f"st{s}")
+            early = delayed(record, read_latency - 1, f"st{s}")
             probe = early.pos | (1 << s)
             deep = stage_reg(early.depth > s, f"st{s}_deep")
             inside = stage_reg(probe <= early.last, f"st{s}_inside")
             in_chunk = stage_reg(deep & inside, f"st{s}_in_chunk")
-            waiting = stage_reg(early, f"st{s}_d{_BankedMemory.LATENCY - 1}")
+            waiting = stage_reg(early, f"st{s}_d{read_latency - 1}")
             below = stage_reg(word[g.action_bits :] <= waiting.key, f"st{s}_below")
             found = stage_reg(word[: g.action_bits], f"st{s}_found")
             waiting = stage_reg(waiting, f"st{s}_cmp")
@@ -337,12 +388,6 @@ class LpmEngine(wiring.Component):
                 m.next = "IDLE"
 
 
-#: Memories this shallow go to LUT RAM: a block RAM would be mostly empty.
-DISTRIBUTED_MAX_DEPTH = 256
-#: The ways of building block RAM (see :class:`LpmEngine`).
-BLOCK_RAMS = ("inferred", "ecp5")
-
-
 def _block_ram_for(platform) -> str:
     # Imported here: amaranth.vendor pulls in every vendor's platform code.
     from amaranth.vendor import LatticeECP5Platform
@@ -379,15 +424,25 @@ class _BankedMemory:
     LATENCY = 4
 
     def __init__(
-        self, name: str, width: int, depth: int, block_ram: str = "inferred", *, interleaved: bool = False
+        self,
+        name: str,
+        width: int,
+        depth: int,
+        block_ram: str = "inferred",
+        *,
+        interleaved: bool = False,
+        lut_ram_max_depth: int = DISTRIBUTED_MAX_DEPTH,
+        lut_ram_banks: bool = True,
     ):
         self.name = name
         self.width = width
-        distributed = depth <= DISTRIBUTED_MAX_DEPTH
-        # LUT RAM is banked 16 words deep: a bank is one LUT level (DPR16X4) in
-        # front of its register, and the wide multiplexer of a deeper LUT RAM
-        # becomes the bank select a register later.
-        self.bank_depth = min(depth, LUT_RAM_BANK_DEPTH if distributed else BANK_DEPTH)
+        distributed = depth <= lut_ram_max_depth
+        # LUT RAM is banked 16 words deep (`lut_ram_banks`): a bank is one LUT level
+        # (DPR16X4) in front of its register, and the wide multiplexer of a deeper
+        # LUT RAM becomes the bank select a register later. Unbanked, that
+        # multiplexer sits in front of the RAM's output register.
+        lut_ram_bank_depth = LUT_RAM_BANK_DEPTH if lut_ram_banks else depth
+        self.bank_depth = min(depth, lut_ram_bank_depth if distributed else BANK_DEPTH)
         self.bank_bits = (self.bank_depth - 1).bit_length()
         attrs = {"ram_style": "distributed"} if distributed else {}
         #: Lanes are DP16KD primitives with their output register (hdl/lpm/ecp5_ram.py).
@@ -588,7 +643,10 @@ class _BankedMemory:
                     port.en.eq(bank_en),
                 ]
         # What the RAMs write this cycle (enable, word address, data), for reads of
-        # the word being written.
+        # the word being written: with one bank, its write registers.
+        if len(self.banks) == 1:
+            self._at_ram = (bank_en, bank_addr, bank_data)
+            return
         en_decoded = Signal(name=f"{self.name}_wen_dec")
         en_at_ram = Signal(name=f"{self.name}_wen_ram")
         m.d.sync += [en_decoded.eq(en_q), en_at_ram.eq(en_decoded)]

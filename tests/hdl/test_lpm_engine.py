@@ -22,6 +22,7 @@ from hdl.lpm.verilated import Barrier, LookupRecord, VerilatedLpm
 from sim.model.codes import PORT_BITS
 from sim.model.lpm import ReferenceLpm
 from sim.model.tables import NextHop, RouteAction
+from tests.hdl.simlib import assert_rejected
 
 #: The LFE5U-25F build (docs/lpm.md): guaranteed 4,096 prefixes, holds ~14k random
 #: real ones, so the tests fill it beyond the guarantee (overcommit).
@@ -37,9 +38,14 @@ TABLE_PREFIXES = 10_000
 LOOKUPS = 100_000
 
 
-@pytest.fixture(scope="module")
-def engine() -> VerilatedLpm:
-    return VerilatedLpm(GEOMETRY)
+#: The engine's builds: the deep pipeline (125 MHz and more), and the shallow one the
+#: board cores use, with its small memories in block RAM (hdl/boards/router.py).
+PIPELINES = {"deep": {}, "shallow": {"pipeline": "shallow", "lut_ram_max_depth": 32}}
+
+
+@pytest.fixture(scope="module", params=list(PIPELINES))
+def engine(request) -> VerilatedLpm:
+    return VerilatedLpm(GEOMETRY, **PIPELINES[request.param])
 
 
 def answer(record: LookupRecord) -> RouteAction | None:
@@ -185,8 +191,14 @@ def test_lookups_in_flight_see_the_table_before_or_after_each_update(engine: Ver
 SMALL = LpmGeometry(direct_bits=8, slot_bits=6, action_bits=4)
 
 
-def run_small(testbench) -> None:
-    dut = LpmEngine(SMALL)
+@pytest.fixture(params=list(PIPELINES))
+def options(request) -> dict:
+    """The engine options of one pipeline, for the small engine's tests."""
+    return PIPELINES[request.param]
+
+
+def run_small(testbench, options: dict) -> None:
+    dut = LpmEngine(SMALL, **options)
     sim = Simulator(dut)
     sim.add_clock(1e-8)
 
@@ -215,7 +227,7 @@ async def mgmt_access(ctx, dut, address: int, data: int = 0, write: bool = True)
     return cycles, value
 
 
-def test_latency_throughput_backpressure_and_bus_on_a_small_engine() -> None:
+def test_latency_throughput_backpressure_and_bus_on_a_small_engine(options: dict) -> None:
     compiler = LpmCompiler(SMALL)
     routes = [
         (IPv4Network("10.0.0.0/8"), NextHop(IPv4Address("192.0.2.1"), 1)),
@@ -271,10 +283,10 @@ def test_latency_throughput_backpressure_and_bus_on_a_small_engine() -> None:
             )
             assert got == expected, hex(address)
 
-    run_small(testbench)
+    run_small(testbench, options)
 
 
-def test_the_commit_fence_keeps_lookups_off_reused_memory() -> None:
+def test_the_commit_fence_keeps_lookups_off_reused_memory(options: dict) -> None:
     """A chunk moves to a new block, and the next update at once rewrites the
     freed one (slots), or reuses a freed action entry, while lookups that
     read the old direct word are still in flight: they must see the table
@@ -306,7 +318,7 @@ def test_the_commit_fence_keeps_lookups_off_reused_memory() -> None:
         ]
         freed = {address for address, _ in setup_writes if address >> SMALL.region_bits != Region.DIRECT}
         assert freed & {address for address, _ in batches[1]}, f"{name}: nothing freed is reused"
-        lookups, marks, _ = stream_small(setup_writes, batches, addresses)
+        lookups, marks, _ = stream_small(setup_writes, batches, addresses, options)
         allowed, in_flight = allowed_answers(lookups, marks, reference, updates)
         for record, ok in zip(lookups, allowed, strict=True):
             assert answer(record) in ok, f"{name}: {record} answered {answer(record)}, allowed {ok}"
@@ -314,13 +326,13 @@ def test_the_commit_fence_keeps_lookups_off_reused_memory() -> None:
 
 
 def stream_small(
-    setup: list, batches: list[list], addresses: list[int]
+    setup: list, batches: list[list], addresses: list[int], options: dict
 ) -> tuple[list[LookupRecord], list[int], list[int]]:
     """Write ``setup``, then ``batches`` back to back while a lookup (of the
     ``addresses`` in turn) is offered every cycle; the lookups, the marks (the
     cycles the setup and each batch were acknowledged, as :class:`VerilatedLpm`
     reports them) and the cycle the engine took each batch's first write."""
-    dut = LpmEngine(SMALL)
+    dut = LpmEngine(SMALL, **options)
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     marks: list[int] = []
@@ -362,7 +374,7 @@ def stream_small(
     return lookups, marks, starts
 
 
-def test_a_lookup_reading_a_word_as_it_is_written_sees_the_new_word() -> None:
+def test_a_lookup_reading_a_word_as_it_is_written_sees_the_new_word(options: dict) -> None:
     """Block RAM returns garbage for a read of the word being written (ECP5);
     the engine substitutes the written word. The direct-table word of 10/8 is
     rewritten while 10.0.0.1 is looked up every cycle: lookups that read it
@@ -374,8 +386,16 @@ def test_a_lookup_reading_a_word_as_it_is_written_sees_the_new_word() -> None:
     setup = compiler.insert(prefix, old) + compiler.insert(IPv4Network("11.0.0.0/8"), new)
     (switch,) = compiler.insert(prefix, new)  # the new action is in use: one direct word
     assert switch[0] >> SMALL.region_bits == Region.DIRECT
-    lookups, _, (start,) = stream_small(setup, [[switch]], [0x0A000001])
+    lookups, _, (start,) = stream_small(setup, [[switch]], [0x0A000001], options)
     written = start + LpmEngine.WRITE_LATENCY  # the cycle the RAM writes the word
     assert any(record.accepted < written for record in lookups)
     for record in lookups:
         assert answer(record) == (old if record.accepted < written else new), record
+
+
+def test_engine_options_are_checked() -> None:
+    assert_rejected(lambda: LpmEngine(SMALL, pipeline="fast"), "pipeline")
+    assert_rejected(lambda: LpmEngine(SMALL, pipeline="shallow", block_ram="ecp5"), "inferred")
+    assert_rejected(lambda: LpmEngine(SMALL, lut_ram_max_depth=-1), "lut_ram_max_depth")
+    assert LpmEngine(SMALL, pipeline="shallow").latency == 4 * SMALL.stages + 9
+    assert LpmEngine(SMALL).latency == 6 * SMALL.stages + 11
