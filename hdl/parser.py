@@ -101,15 +101,22 @@ class Parser(wiring.Component):
         Front ports in use, ``num_ports`` or fewer (CPU port only): a
         ``packet_out`` to a port above it drops as BAD_PACKET_OUT_PORT.
 
-    Latency: the header vector leaves 2 cycles after the frame's last beat
-    is accepted (FIFO); the payload is readable 2 cycles after each beat.
-    Backpressure: ``i.ready`` is low while the payload FIFO or the header
-    FIFO is full; nothing is ever dropped here. The payload FIFO holds
+    Latency: the frame is classified in the cycle after its last beat is
+    accepted, from registers only (the checksum's last addition and the
+    classification would otherwise share a cycle with the beat's arrival,
+    which was the core's longest path on the board builds), and its header
+    vector leaves 2 cycles later (FIFO): 3 cycles after the last beat. The
+    payload is readable 2 cycles after each beat.
+    Backpressure: ``i.ready`` is low while the payload FIFO is full or the
+    header FIFO has room for less than two vectors (one may be on its way);
+    nothing is ever dropped here. The payload FIFO holds
     ``payload_depth`` beats, enough for a ``max_frame`` frame plus the next
     frame's beats that arrive while the first waits for its verdict.
     """
 
-    HEADER_FIFO_DEPTH = 4
+    #: Header vectors the FIFO holds (one more than the parser may need: one is
+    #: classified while the port's next frame can end).
+    HEADER_FIFO_DEPTH = 5
     #: Default ``slack``.
     PAYLOAD_SLACK = 64
 
@@ -155,7 +162,7 @@ class Parser(wiring.Component):
         beat_in = self.i.payload
         fire = Signal()
         m.d.comb += [
-            self.i.ready.eq(payload_fifo.w_rdy & header_fifo.w_rdy),
+            self.i.ready.eq(payload_fifo.w_rdy & (header_fifo.w_level < self.HEADER_FIFO_DEPTH - 1)),
             fire.eq(self.i.valid & self.i.ready),
         ]
 
@@ -202,19 +209,31 @@ class Parser(wiring.Component):
         with m.If(~beat_in.last):
             m.d.comb += written.keep.eq(Const(-1, w))
 
+        # Classified the cycle after the last beat: `captured` then holds what `view`
+        # showed in the last beat's cycle (a next frame's first beat overwrites
+        # its bytes only at the end of that cycle).
+        ending = fire & beat_in.last
+        done = Signal()  # a frame's last beat was accepted in the previous cycle
+        length_done = Signal(LENGTH_BITS)
+        m.d.sync += done.eq(ending)
+        with m.If(ending):
+            m.d.sync += length_done.eq(length_next)
         header = Signal(HeaderVector)
-        m.d.comb += [header.length.eq(length_next), header_fifo.w_data.eq(header)]
-        oversize = length_next > self.max_frame
+        m.d.comb += [
+            header.length.eq(length_done),
+            header_fifo.w_data.eq(header),
+            header_fifo.w_en.eq(done),
+        ]
+        oversize = length_done > self.max_frame
         if self.cpu:
-            self._classify_packet_out(m, header, view, length_next)
+            self._classify_packet_out(m, header, captured, length_done)
         else:
             checksum = self._checksum(m, beat, fire, beat_in, count, view)
-            self._classify_front(m, header, view, length_next, checksum)
+            self._classify_front(m, header, captured, length_done, checksum)
         with m.If(oversize):
             m.d.comb += [header.verdict.eq(EarlyVerdict.DROP), header.drop.eq(OVERSIZE_DROP)]
 
         with m.If(fire):
-            m.d.comb += header_fifo.w_en.eq(beat_in.last)
             with m.If(beat_in.last):
                 m.d.sync += [beat.eq(0), length.eq(0)]
             with m.Else():
@@ -224,7 +243,8 @@ class Parser(wiring.Component):
         return m
 
     def _checksum(self, m, beat, fire, beat_in, count, view):
-        """One's complement sum over the IPv4 header (4*IHL bytes), folded, including this beat."""
+        """One's complement sum over the IPv4 header (4*IHL bytes) of the frame that
+        ended in the previous cycle, folded."""
         w = self.width
         ihl = view[ETH_HEADER_LEN][:4]
         header_end = Signal(range(CHECKSUM_END + 1))
@@ -245,15 +265,16 @@ class Parser(wiring.Component):
                     m.d.comb += term.eq(byte << 8)
             terms.append(term)
         acc_next = Signal(24)
+        total = Signal(24)  # the sum over the frame that ended in the previous cycle
         m.d.comb += acc_next.eq(acc + sum(terms))
         with m.If(fire):
             m.d.sync += acc.eq(acc_next)
             with m.If(beat_in.last):
-                m.d.sync += acc.eq(0)
+                m.d.sync += [acc.eq(0), total.eq(acc_next)]
         folded = Signal(17)
         result = Signal(16)
         m.d.comb += [
-            folded.eq(acc_next[:16] + acc_next[16:]),
+            folded.eq(total[:16] + total[16:]),
             result.eq(folded[:16] + folded[16]),
         ]
         return result
