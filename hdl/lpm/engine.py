@@ -14,7 +14,7 @@ from amaranth.lib.memory import Memory
 
 from sim.model.codes import PORT_BITS
 
-from .ecp5_ram import Ecp5RegisteredRam
+from ..ecp5_ram import Ecp5RegisteredRam
 from .geometry import LpmGeometry, Region
 from .interface import LpmEngineSignature, LpmResult
 
@@ -39,7 +39,7 @@ class LpmEngine(wiring.Component):
     block_ram : ``"inferred"``, ``"ecp5"`` or None
         How the block RAMs are built: inferred from Amaranth memories (any
         toolchain, and simulation), or ECP5 DP16KD primitives read through
-        their own output registers (:mod:`hdl.lpm.ecp5_ram`), which keeps
+        their own output registers (:mod:`hdl.ecp5_ram`), which keeps
         the RAM's clock-to-output off the fabric. None (the default) picks
         ``"ecp5"`` when elaborated for an ECP5 platform with the deep
         pipeline, else ``"inferred"``. Both behave the same cycle for cycle.
@@ -445,7 +445,7 @@ class _BankedMemory:
         self.bank_depth = min(depth, lut_ram_bank_depth if distributed else BANK_DEPTH)
         self.bank_bits = (self.bank_depth - 1).bit_length()
         attrs = {"ram_style": "distributed"} if distributed else {}
-        #: Lanes are DP16KD primitives with their output register (hdl/lpm/ecp5_ram.py).
+        #: Lanes are DP16KD primitives with their output register (hdl/ecp5_ram.py).
         self.primitive = block_ram == "ecp5" and not distributed
         if self.primitive:
             # x9 at 2048 words, else x18 (a 512-word bank leaves half of its RAM empty).

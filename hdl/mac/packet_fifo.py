@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from amaranth import Array, Module, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.ecp5_ram import Ecp5RegisteredRam
+
 from .layout import BYTE_BEAT
 
-# Bytes held in registers after the block RAM (a power of two).
-_PREFETCH = 4
+# Bytes held in registers after the block RAM (a power of two): room for the bytes in
+# flight (the RAM's two read cycles and `staged`) and one more, for a byte per cycle.
+_PREFETCH = 8
+#: Depths that fit one DP16KD in its 2048 x 9 mode (read through its output register on ECP5).
+_PRIMITIVE_DEPTH = 2048
 
 
 class PacketFifo(wiring.Component):
@@ -43,15 +50,28 @@ class PacketFifo(wiring.Component):
     r : Out(stream.Signature(BYTE_BEAT))
         Committed bytes, in order.
 
-    Latency and throughput: a frame's first byte is at ``r`` four cycles after
-    its ``last`` byte was written (``r`` comes from registers, not from the block
-    RAM's slow output); one byte per cycle in and out.
+    Latency and throughput: a frame's first byte is at ``r`` five cycles after
+    its ``last`` byte was written (the block RAM is read in two cycles, through
+    its own output register on ECP5, then into a register and a register
+    queue: ``r`` comes from registers, and the RAM's slow clock-to-output
+    ends in the RAM); one byte per cycle in and out.
+
+    ``block_ram``: ``"ecp5"`` reads a FIFO of 2048 bytes from a DP16KD
+    primitive with its output register on (:mod:`hdl.ecp5_ram`);
+    ``"inferred"`` uses an Amaranth memory and a register, which behaves the
+    same cycle for cycle (simulation, other FPGAs, deeper FIFOs). None (the
+    default) picks ``"ecp5"`` when elaborated for an ECP5 platform.
     """
 
-    def __init__(self, depth: int = 2048):
+    def __init__(self, depth: int = 2048, *, block_ram: str | None = None):
         if not isinstance(depth, int) or depth < 64 or depth & (depth - 1):
             raise ValueError(f"PacketFifo depth must be a power of two >= 64, not {depth!r}")
+        if block_ram not in (None, "inferred", "ecp5"):
+            raise ValueError(f"block_ram must be 'inferred', 'ecp5' or None, not {block_ram!r}")
+        if block_ram == "ecp5" and depth != _PRIMITIVE_DEPTH:
+            raise ValueError(f"a DP16KD PacketFifo is {_PRIMITIVE_DEPTH} bytes deep, not {depth}")
         self._depth = depth
+        self._block_ram = block_ram
         super().__init__(
             {
                 "w": In(stream.Signature(BYTE_BEAT)),
@@ -68,9 +88,8 @@ class PacketFifo(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bits = self._depth.bit_length() - 1
-        m.submodules.storage = storage = memory.Memory(shape=BYTE_BEAT, depth=self._depth, init=[])
-        wr_port = storage.write_port()
-        rd_port = storage.read_port(transparent_for=())
+        read_addr, read_data = Signal(bits), Signal(BYTE_BEAT)
+        wr_port = self._storage(m, platform, read_addr, read_data)
 
         # Pointers carry one extra bit so that full and empty differ.
         write_ptr = Signal(bits + 1)
@@ -114,26 +133,28 @@ class PacketFifo(wiring.Component):
                 m.d.sync += commit_ptr.eq(write_ptr + 1)
 
         # Read side. The block RAM's output is slow (about 6 ns on a speed-6 ECP5), so it
-        # goes into a plain register with nothing in front, and from there into a small
-        # register FIFO. Bytes are fetched only when that FIFO has room for everything in
-        # flight, so the two pipeline stages never need to stall.
+        # leaves the RAM through its output register, then a plain register with nothing
+        # in front, then a small register FIFO. Bytes are fetched only when that FIFO has
+        # room for everything in flight, so the pipeline never needs to stall.
         prefetch = [
             Signal.like(self.r.payload, name=f"prefetch{k}", reset_less=True) for k in range(_PREFETCH)
         ]
         staged = Signal.like(self.r.payload, reset_less=True)
-        in_memory, in_staged = Signal(), Signal()  # a fetched byte is in that stage
+        in_memory = [Signal(name=f"in_memory{k}") for k in range(_READ_LATENCY)]  # a fetch in flight
+        in_staged = Signal()
         queued = Signal(range(_PREFETCH + 1))
         head, tail = Signal(range(_PREFETCH)), Signal(range(_PREFETCH))
         fetch, take = Signal(), Signal()
         m.d.comb += [
-            fetch.eq(holds_committed & (queued + in_memory + in_staged < _PREFETCH)),
-            rd_port.addr.eq(read_ptr[:bits]),
-            rd_port.en.eq(1),
+            fetch.eq(holds_committed & (queued + sum(in_memory) + in_staged < _PREFETCH)),
+            read_addr.eq(read_ptr[:bits]),
             self.r.valid.eq(queued != 0),
             self.r.payload.eq(Array(prefetch)[head]),
             take.eq(self.r.valid & self.r.ready),
         ]
-        m.d.sync += [staged.eq(rd_port.data), in_memory.eq(fetch), in_staged.eq(in_memory)]
+        m.d.sync += [staged.eq(read_data), in_staged.eq(in_memory[-1])]
+        for earlier, later in zip([fetch, *in_memory], in_memory, strict=False):
+            m.d.sync += later.eq(earlier)
         with m.If(fetch):
             m.d.sync += read_ptr.eq(read_ptr + 1)
         for k, entry in enumerate(prefetch):
@@ -149,3 +170,46 @@ class PacketFifo(wiring.Component):
             m.d.sync += queued.eq(queued - 1)
 
         return m
+
+    def _storage(self, m: Module, platform, read_addr, read_data):
+        """The RAM: ``read_data`` is the byte at ``read_addr`` ``_READ_LATENCY`` cycles
+        later. Returns the write side (``addr``, ``data``, ``en``)."""
+        bits = len(read_addr)
+        write = _WritePort(addr=Signal(bits, name="w_addr"), data=Signal(BYTE_BEAT, name="w_data"),
+                           en=Signal(name="w_en"))  # fmt: skip
+        if (self._block_ram or _block_ram_for(platform, self._depth)) == "ecp5":
+            m.submodules.storage = ram = Ecp5RegisteredRam(BYTE_BEAT.size, self._depth)
+            m.d.comb += [
+                ram.raddr.eq(read_addr),
+                read_data.eq(ram.rdata),
+                ram.waddr.eq(write.addr),
+                ram.wdata.eq(write.data),
+                ram.wen.eq(write.en),
+            ]
+            return write
+        m.submodules.storage = storage = memory.Memory(shape=BYTE_BEAT, depth=self._depth, init=[])
+        port = storage.write_port()
+        read = storage.read_port(transparent_for=())
+        m.d.comb += [port.addr.eq(write.addr), port.data.eq(write.data), port.en.eq(write.en)]
+        m.d.comb += read.addr.eq(read_addr)
+        # The primitive's output register.
+        m.d.sync += read_data.eq(read.data)
+        return write
+
+
+@dataclass(frozen=True)
+class _WritePort:
+    addr: Signal
+    data: Signal
+    en: Signal
+
+
+#: Cycles from a read address to its byte (either RAM).
+_READ_LATENCY = 2
+
+
+def _block_ram_for(platform, depth: int) -> str:
+    # Imported here: amaranth.vendor pulls in every vendor's platform code.
+    from amaranth.vendor import LatticeECP5Platform
+
+    return "ecp5" if isinstance(platform, LatticeECP5Platform) and depth == _PRIMITIVE_DEPTH else "inferred"

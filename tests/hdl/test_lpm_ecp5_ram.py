@@ -22,7 +22,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 
-from hdl.lpm.ecp5_ram import RAM_PORTS, Ecp5RegisteredRam
+from hdl.ecp5_ram import RAM_PORTS, Ecp5RegisteredRam
 from hdl.lpm.engine import LpmEngine
 from hdl.lpm.geometry import LpmGeometry
 

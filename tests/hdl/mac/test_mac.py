@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from amaranth.back import rtlil
 
 from hdl.mac import EthernetMac
+from hdl.mac.packet_fifo import PacketFifo
 from tests.hdl.mac.harness import run_cocotb
+from tests.hdl.simlib import assert_rejected
 
 
 @pytest.mark.parametrize("width", [1, 4])
@@ -42,3 +45,13 @@ def test_jumbo_frames(tmp_path):
         testcase=["receive_checks"],
         extra_env={"MAC_MAX_FRAME": "9018"},
     )
+
+
+def test_packet_fifo_block_ram_options() -> None:
+    """On ECP5 the packet FIFO's RAM is a DP16KD read through its output register
+    (the inferred memory plus a register is what the simulations above run)."""
+    ecp5 = rtlil.convert(PacketFifo(2048, block_ram="ecp5"))
+    assert "DP16KD" in ecp5 and '"OUTREG"' in ecp5
+    assert "DP16KD" not in rtlil.convert(PacketFifo(2048, block_ram="inferred"))
+    assert_rejected(lambda: PacketFifo(4096, block_ram="ecp5"), "2048")
+    assert_rejected(lambda: PacketFifo(2048, block_ram="distributed"), "block_ram")

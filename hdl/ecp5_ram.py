@@ -8,9 +8,10 @@ critical path (docs/benchmarks.md). Yosys does not absorb a following
 register into the RAM, so this component instantiates the primitive with
 ``REGMODE_B=OUTREG``: the data leaves the RAM already registered.
 
-Only the FPGA build uses it; simulation keeps the inferred memory plus one
-register, which behaves the same cycle for cycle (see
-:class:`hdl.lpm.engine.LpmEngine`'s ``block_ram`` parameter).
+Only the FPGA build uses it (the LPM engine's block RAMs and the MAC's packet
+FIFOs); simulation keeps the inferred memory plus one register, which behaves
+the same cycle for cycle (see the ``block_ram`` parameter of
+:class:`hdl.lpm.engine.LpmEngine` and :class:`hdl.mac.packet_fifo.PacketFifo`).
 """
 
 # No `from __future__ import annotations`: wiring.Component reads the port annotations.
