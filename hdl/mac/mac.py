@@ -77,8 +77,10 @@ class EthernetMac(wiring.Component):
     ):
         self._width = check_width(width)
         self._rx_domain, self._tx_domain = rx_domain, tx_domain
-        if not isinstance(tx_fifo_depth, int) or tx_fifo_depth < max_frame:
-            raise ValueError(f"tx_fifo_depth ({tx_fifo_depth!r}) must hold a frame of {max_frame} bytes")
+        if not isinstance(tx_fifo_depth, int) or tx_fifo_depth <= max_frame:
+            raise ValueError(
+                f"tx_fifo_depth ({tx_fifo_depth!r}) must exceed max_frame ({max_frame}): a FIFO holds frames of depth - 1 bytes"
+            )
         layout = packet_layout(width)
         to_rx = DomainRenamer(rx_domain)
         to_tx = DomainRenamer(tx_domain)

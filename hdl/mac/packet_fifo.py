@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth import Array, Module, Signal
+from amaranth import Module, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -12,9 +12,9 @@ from hdl.ecp5_ram import Ecp5RegisteredRam
 
 from .layout import BYTE_BEAT
 
-# Bytes held in registers after the block RAM (a power of two): room for the bytes in
-# flight (the RAM's two read cycles and `staged`) and one more, for a byte per cycle.
-_PREFETCH = 8
+# Bytes held in registers after the block RAM: room for the bytes in flight (the fetch
+# decision, the RAM's two read cycles, `staged`) and more, for a byte per cycle.
+_PREFETCH = 6
 #: Depths that fit one DP16KD in its 2048 x 9 mode (read through its output register on ECP5).
 _PRIMITIVE_DEPTH = 2048
 
@@ -31,15 +31,17 @@ class PacketFifo(wiring.Component):
     ----------
     depth : int
         Capacity in bytes, a power of two of at least 64. A frame longer than
-        ``depth`` can never be committed; it is dropped (see ``w_overrun``).
+        ``depth - 1`` bytes can never be committed; it is dropped (see
+        ``w_overrun``).
 
     Members
     -------
     w : In(stream.Signature(BYTE_BEAT))
         Bytes to store, with ordinary stream backpressure: ``w.ready`` is low while
-        the FIFO is full of committed frames that the reader has yet to drain. A
-        frame that alone fills the FIFO can never be committed; rather than
-        deadlock, the FIFO then accepts and swallows the rest of it and drops it
+        the FIFO is (nearly) full of committed frames that the reader has yet to
+        drain. A frame that reaches ``depth - 1`` bytes unfinished can never be
+        committed; rather than deadlock, the FIFO then accepts and swallows the
+        rest of it and drops it
         (``w_overrun``). A writer that cannot wait (the MAC receiver) must watch
         ``w.ready`` itself and ``w_abort`` a frame that lost a byte.
     w_abort : In(1)
@@ -50,11 +52,11 @@ class PacketFifo(wiring.Component):
     r : Out(stream.Signature(BYTE_BEAT))
         Committed bytes, in order.
 
-    Latency and throughput: a frame's first byte is at ``r`` five cycles after
-    its ``last`` byte was written (the block RAM is read in two cycles, through
-    its own output register on ECP5, then into a register and a register
-    queue: ``r`` comes from registers, and the RAM's slow clock-to-output
-    ends in the RAM); one byte per cycle in and out.
+    Latency and throughput: a frame's first byte is at ``r`` six cycles after
+    its ``last`` byte was written (the commit seen, the block RAM read in two
+    cycles, through its own output register on ECP5, a register, the queue:
+    ``r.payload`` is a register, and the RAM's slow clock-to-output ends in
+    the RAM); one byte per cycle in and out.
 
     ``block_ram``: ``"ecp5"`` reads a FIFO of 2048 bytes from a DP16KD
     primitive with its output register on (:mod:`hdl.ecp5_ram`);
@@ -91,84 +93,84 @@ class PacketFifo(wiring.Component):
         read_addr, read_data = Signal(bits), Signal(BYTE_BEAT)
         wr_port = self._storage(m, platform, read_addr, read_data)
 
-        # Pointers carry one extra bit so that full and empty differ.
+        # Pointers carry one extra bit so that full and empty differ. Every decision
+        # below is taken from registers through a few LUTs: this runs at 125 MHz on a
+        # speed-6 ECP5, where each hop across a busy die costs about a nanosecond.
         write_ptr = Signal(bits + 1)
         commit_ptr = Signal(bits + 1)
-        read_ptr = Signal(bits + 1)
+        read_ptr = Signal(bits + 1)  # the next byte to fetch; fetched bytes are free
         overrun = Signal()
+        room = Signal(init=1)  # a write this cycle and one next cycle both fit
+        frame_bytes = Signal(bits)  # bytes of the unfinished frame stored so far
+        too_long = Signal()  # ... and it cannot be committed any more
 
-        full = Signal()
-        holds_committed = Signal()
-        # The unfinished frame fills the FIFO on its own: it can never be committed.
-        cannot_fit = Signal()
+        m.d.sync += room.eq((write_ptr - read_ptr)[: bits + 1] <= self._depth - 2)
         m.d.comb += [
-            # Full: the same address, one lap apart (an equality rather than a subtraction:
-            # it is on the path to w.ready).
-            full.eq((write_ptr[:bits] == read_ptr[:bits]) & (write_ptr[bits] != read_ptr[bits])),
-            holds_committed.eq(commit_ptr != read_ptr),
-            cannot_fit.eq(full & ~holds_committed),
-            self.w.ready.eq(~full | overrun | cannot_fit),
+            too_long.eq(frame_bytes == self._depth - 1),
+            self.w.ready.eq(room | overrun | too_long),
         ]
-
         store = Signal()
         m.d.comb += [
-            store.eq(self.w.valid & ~full & ~overrun & ~self.w_abort),
+            store.eq(self.w.valid & room & ~overrun & ~too_long & ~self.w_abort),
             wr_port.addr.eq(write_ptr[:bits]),
             wr_port.data.eq(self.w.payload),
             wr_port.en.eq(store),
         ]
         frame_ends = self.w.payload.last
         with m.If(self.w_abort):
-            m.d.sync += [write_ptr.eq(commit_ptr), overrun.eq(0)]
+            m.d.sync += [write_ptr.eq(commit_ptr), overrun.eq(0), frame_bytes.eq(0)]
             m.d.comb += self.w_overrun.eq(overrun)
-        with m.Elif(self.w.valid & (overrun | cannot_fit)):
+        with m.Elif(self.w.valid & (overrun | too_long)):
             with m.If(frame_ends):
-                m.d.sync += [write_ptr.eq(commit_ptr), overrun.eq(0)]
+                m.d.sync += [write_ptr.eq(commit_ptr), overrun.eq(0), frame_bytes.eq(0)]
                 m.d.comb += self.w_overrun.eq(1)
             with m.Else():
                 m.d.sync += overrun.eq(1)
         with m.Elif(store):
-            m.d.sync += write_ptr.eq(write_ptr + 1)
+            m.d.sync += [write_ptr.eq(write_ptr + 1), frame_bytes.eq(frame_bytes + 1)]
             with m.If(frame_ends):
-                m.d.sync += commit_ptr.eq(write_ptr + 1)
+                m.d.sync += [commit_ptr.eq(write_ptr + 1), frame_bytes.eq(0)]
 
         # Read side. The block RAM's output is slow (about 6 ns on a speed-6 ECP5), so it
         # leaves the RAM through its output register, then a plain register with nothing
-        # in front, then a small register FIFO. Bytes are fetched only when that FIFO has
-        # room for everything in flight, so the pipeline never needs to stall.
-        prefetch = [
-            Signal.like(self.r.payload, name=f"prefetch{k}", reset_less=True) for k in range(_PREFETCH)
+        # in front, then a queue of registers that shifts towards `r` (whose payload is
+        # the queue's first register). Bytes are fetched only while the queue has room
+        # for everything in flight, so the pipeline never needs to stall.
+        committed = Signal()  # the RAM holds a committed byte at `read_ptr` (a cycle late, never wrongly)
+        pending = Signal(range(_PREFETCH + 1))  # fetched bytes not yet taken from `r`
+        fetch, take = Signal(), Signal()
+        ahead = Signal(bits + 1)
+        m.d.comb += [
+            ahead.eq(commit_ptr - read_ptr),
+            fetch.eq(committed & (pending < _PREFETCH)),
+            read_addr.eq(read_ptr[:bits]),
         ]
+        m.d.sync += committed.eq((ahead >= 2) | ((ahead == 1) & ~fetch))
+        with m.If(fetch):
+            m.d.sync += read_ptr.eq(read_ptr + 1)
+
         staged = Signal.like(self.r.payload, reset_less=True)
         in_memory = [Signal(name=f"in_memory{k}") for k in range(_READ_LATENCY)]  # a fetch in flight
         in_staged = Signal()
-        queued = Signal(range(_PREFETCH + 1))
-        head, tail = Signal(range(_PREFETCH)), Signal(range(_PREFETCH))
-        fetch, take = Signal(), Signal()
-        m.d.comb += [
-            fetch.eq(holds_committed & (queued + sum(in_memory) + in_staged < _PREFETCH)),
-            read_addr.eq(read_ptr[:bits]),
-            self.r.valid.eq(queued != 0),
-            self.r.payload.eq(Array(prefetch)[head]),
-            take.eq(self.r.valid & self.r.ready),
-        ]
         m.d.sync += [staged.eq(read_data), in_staged.eq(in_memory[-1])]
         for earlier, later in zip([fetch, *in_memory], in_memory, strict=False):
             m.d.sync += later.eq(earlier)
-        with m.If(fetch):
-            m.d.sync += read_ptr.eq(read_ptr + 1)
-        for k, entry in enumerate(prefetch):
-            with m.If(in_staged & (tail == k)):
-                m.d.sync += entry.eq(staged)
-        with m.If(in_staged):
-            m.d.sync += tail.eq(tail + 1)
-        with m.If(take):
-            m.d.sync += head.eq(head + 1)
-        with m.If(in_staged & ~take):
-            m.d.sync += queued.eq(queued + 1)
-        with m.Elif(take & ~in_staged):
-            m.d.sync += queued.eq(queued - 1)
 
+        queue = [Signal.like(self.r.payload, name=f"queue{k}", reset_less=True) for k in range(_PREFETCH)]
+        queued = Signal(range(_PREFETCH + 1))
+        m.d.comb += [
+            self.r.valid.eq(queued != 0),
+            self.r.payload.eq(queue[0]),
+            take.eq(self.r.valid & self.r.ready),
+        ]
+        arrives_at = Signal(range(_PREFETCH + 1))  # where a staged byte goes, after this cycle's shift
+        m.d.comb += arrives_at.eq(queued - take)
+        for k, entry in enumerate(queue):
+            with m.If(in_staged & (arrives_at == k)):
+                m.d.sync += entry.eq(staged)
+            with m.Elif(take & (k + 1 < _PREFETCH)):
+                m.d.sync += entry.eq(queue[min(k + 1, _PREFETCH - 1)])
+        m.d.sync += [queued.eq(queued + in_staged - take), pending.eq(pending + fetch - take)]
         return m
 
     def _storage(self, m: Module, platform, read_addr, read_data):

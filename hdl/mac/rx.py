@@ -77,9 +77,9 @@ class MacReceiver(wiring.Component):
     def __init__(self, *, max_frame: int = MAX_FRAME, fifo_depth: int = 2048, counter_width: int = 32):
         if not isinstance(max_frame, int) or not MIN_FRAME <= max_frame <= 16383:
             raise ValueError(f"max_frame must be an integer in {MIN_FRAME}..16383, not {max_frame!r}")
-        if not isinstance(fifo_depth, int) or fifo_depth < max_frame:
+        if not isinstance(fifo_depth, int) or fifo_depth <= max_frame:
             raise ValueError(
-                f"fifo_depth ({fifo_depth!r}) must hold a frame of max_frame ({max_frame}) bytes"
+                f"fifo_depth ({fifo_depth!r}) must exceed max_frame ({max_frame}): a FIFO holds frames of depth - 1 bytes"
             )
         if not isinstance(counter_width, int) or not 1 <= counter_width <= 64:
             raise ValueError(f"counter_width must be an integer in 1..64, not {counter_width!r}")
