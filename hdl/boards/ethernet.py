@@ -59,9 +59,14 @@ def add_ethernet_ports(
         m.domains += ClockDomain(f"eth{n}_rx")  # here, where both the PHY and the MAC see it
         # One transmit clock, but a reset per port, synchronized beside the port's own logic:
         # one reset flip-flop for both ports' transmit sides spanned the die (7.8 ns of wire).
+        # Yosys merges identical flip-flops, and the ports' synchronizers would be identical
+        # (one clock, one input), so each is a stage longer than the last: the chains share
+        # their first stages, but every port's reset comes from a flip-flop of its own.
         m.domains += ClockDomain(tx_domain(n))
         m.d.comb += ClockSignal(tx_domain(n)).eq(ClockSignal("eth_tx"))
-        m.submodules[f"{tx_domain(n)}_reset"] = ResetSynchronizer(ResetSignal("eth_tx"), domain=tx_domain(n))
+        m.submodules[f"{tx_domain(n)}_reset"] = ResetSynchronizer(
+            ResetSignal("eth_tx"), domain=tx_domain(n), stages=1 + n
+        )
         phy = RgmiiPhy(
             port_pins,
             ddr=ddr,
