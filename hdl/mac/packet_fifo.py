@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth import Module, Signal
+from amaranth import Array, Module, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -12,9 +12,12 @@ from hdl.ecp5_ram import Ecp5RegisteredRam
 
 from .layout import BYTE_BEAT
 
-# Bytes held in registers after the block RAM: room for the bytes in flight (the fetch
-# decision, the RAM's two read cycles, `staged`) and more, for a byte per cycle.
+# Bytes fetched and not yet taken at most: those in flight (the RAM's two read cycles,
+# `staged`), the ring's and the output register, enough for a byte per cycle.
 _PREFETCH = 6
+# Registers in the ring between `staged` and the output register (a power of two, and
+# at least _PREFETCH - 1).
+_RING = 8
 #: Depths that fit one DP16KD in its 2048 x 9 mode (read through its output register on ECP5).
 _PRIMITIVE_DEPTH = 2048
 
@@ -52,11 +55,11 @@ class PacketFifo(wiring.Component):
     r : Out(stream.Signature(BYTE_BEAT))
         Committed bytes, in order.
 
-    Latency and throughput: a frame's first byte is at ``r`` six cycles after
-    its ``last`` byte was written (the commit seen, the block RAM read in two
-    cycles, through its own output register on ECP5, a register, the queue:
-    ``r.payload`` is a register, and the RAM's slow clock-to-output ends in
-    the RAM); one byte per cycle in and out.
+    Latency and throughput: a frame's first byte is at ``r`` seven cycles
+    after its ``last`` byte was written (the commit seen, the block RAM read in
+    two cycles, through its own output register on ECP5, a register, a ring of
+    registers, the output register: ``r`` comes from registers, and the RAM's
+    slow clock-to-output ends in the RAM); one byte per cycle in and out.
 
     ``block_ram``: ``"ecp5"`` reads a FIFO of 2048 bytes from a DP16KD
     primitive with its output register on (:mod:`hdl.ecp5_ram`);
@@ -133,9 +136,9 @@ class PacketFifo(wiring.Component):
 
         # Read side. The block RAM's output is slow (about 6 ns on a speed-6 ECP5), so it
         # leaves the RAM through its output register, then a plain register with nothing
-        # in front, then a queue of registers that shifts towards `r` (whose payload is
-        # the queue's first register). Bytes are fetched only while the queue has room
-        # for everything in flight, so the pipeline never needs to stall.
+        # in front, then a ring of registers and the output register. Bytes are fetched
+        # only while those have room for everything in flight, so the pipeline never
+        # needs to stall.
         committed = Signal()  # the RAM holds a committed byte at `read_ptr` (a cycle late, never wrongly)
         pending = Signal(range(_PREFETCH + 1))  # fetched bytes not yet taken from `r`
         fetch, take = Signal(), Signal()
@@ -156,21 +159,33 @@ class PacketFifo(wiring.Component):
         for earlier, later in zip([fetch, *in_memory], in_memory, strict=False):
             m.d.sync += later.eq(earlier)
 
-        queue = [Signal.like(self.r.payload, name=f"queue{k}", reset_less=True) for k in range(_PREFETCH)]
-        queued = Signal(range(_PREFETCH + 1))
+        # A ring of registers, then the output register. `r.ready` (which a consumer may
+        # derive from `r.payload` in the same cycle) reaches only the output register's
+        # load and the ring's head, never the ring's entries.
+        ring = [Signal.like(self.r.payload, name=f"ring{k}", reset_less=True) for k in range(_RING)]
+        head, tail = Signal(range(_RING)), Signal(range(_RING))  # a power of two: they wrap
+        in_ring = Signal(range(_RING + 1))
+        out_valid = Signal()
+        out_payload = Signal.like(self.r.payload, reset_less=True)
+        load = Signal()
         m.d.comb += [
-            self.r.valid.eq(queued != 0),
-            self.r.payload.eq(queue[0]),
+            self.r.valid.eq(out_valid),
+            self.r.payload.eq(out_payload),
             take.eq(self.r.valid & self.r.ready),
+            load.eq((in_ring != 0) & (~out_valid | self.r.ready)),
         ]
-        arrives_at = Signal(range(_PREFETCH + 1))  # where a staged byte goes, after this cycle's shift
-        m.d.comb += arrives_at.eq(queued - take)
-        for k, entry in enumerate(queue):
-            with m.If(in_staged & (arrives_at == k)):
+        for k, entry in enumerate(ring):
+            with m.If(in_staged & (tail == k)):
                 m.d.sync += entry.eq(staged)
-            with m.Elif(take & (k + 1 < _PREFETCH)):
-                m.d.sync += entry.eq(queue[min(k + 1, _PREFETCH - 1)])
-        m.d.sync += [queued.eq(queued + in_staged - take), pending.eq(pending + fetch - take)]
+        with m.If(in_staged):
+            m.d.sync += tail.eq(tail + 1)
+        with m.If(load):
+            m.d.sync += [out_payload.eq(Array(ring)[head]), head.eq(head + 1)]
+        m.d.sync += [
+            out_valid.eq(load | (out_valid & ~self.r.ready)),
+            in_ring.eq(in_ring + in_staged - load),
+            pending.eq(pending + fetch - take),
+        ]
         return m
 
     def _storage(self, m: Module, platform, read_addr, read_data):
