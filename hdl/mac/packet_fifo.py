@@ -105,11 +105,10 @@ class PacketFifo(wiring.Component):
         overrun = Signal()
         room = Signal(init=1)  # a write this cycle and one next cycle both fit
         frame_bytes = Signal(bits)  # bytes of the unfinished frame stored so far
-        too_long = Signal()  # ... and it cannot be committed any more
+        too_long = Signal()  # frame_bytes == depth - 1: it cannot be committed any more (a register)
 
         m.d.sync += room.eq((write_ptr - read_ptr)[: bits + 1] <= self._depth - 2)
         m.d.comb += [
-            too_long.eq(frame_bytes == self._depth - 1),
             self.w.ready.eq(room | overrun | too_long),
         ]
         store = Signal()
@@ -121,18 +120,22 @@ class PacketFifo(wiring.Component):
         ]
         frame_ends = self.w.payload.last
         with m.If(self.w_abort):
-            m.d.sync += [write_ptr.eq(commit_ptr), overrun.eq(0), frame_bytes.eq(0)]
+            m.d.sync += [write_ptr.eq(commit_ptr), overrun.eq(0), frame_bytes.eq(0), too_long.eq(0)]
             m.d.comb += self.w_overrun.eq(overrun)
         with m.Elif(self.w.valid & (overrun | too_long)):
             with m.If(frame_ends):
-                m.d.sync += [write_ptr.eq(commit_ptr), overrun.eq(0), frame_bytes.eq(0)]
+                m.d.sync += [write_ptr.eq(commit_ptr), overrun.eq(0), frame_bytes.eq(0), too_long.eq(0)]
                 m.d.comb += self.w_overrun.eq(1)
             with m.Else():
                 m.d.sync += overrun.eq(1)
         with m.Elif(store):
-            m.d.sync += [write_ptr.eq(write_ptr + 1), frame_bytes.eq(frame_bytes + 1)]
+            m.d.sync += [
+                write_ptr.eq(write_ptr + 1),
+                frame_bytes.eq(frame_bytes + 1),
+                too_long.eq(frame_bytes == self._depth - 2),
+            ]
             with m.If(frame_ends):
-                m.d.sync += [commit_ptr.eq(write_ptr + 1), frame_bytes.eq(0)]
+                m.d.sync += [commit_ptr.eq(write_ptr + 1), frame_bytes.eq(0), too_long.eq(0)]
 
         # Read side. The block RAM's output is slow (about 6 ns on a speed-6 ECP5), so it
         # leaves the RAM through its output register, then a plain register with nothing
