@@ -120,7 +120,7 @@ class RouterCore(wiring.Component):
     mgmt : In(MgmtSignature(4 + block_bits)).
 
     Latency: store and forward. The first beat of a forwarded frame leaves
-    ``frame beats + match latency + ~8`` cycles after its first beat arrived
+    ``frame beats + match latency + 5`` cycles or so after its first beat arrived
     (docs/hdl.md lists measured values). Throughput: every port at one beat
     per cycle at once, with back-to-back frames, for frames of at least
     ``LINE_RATE_FRAME`` bytes and ``num_ports + 1`` beats (the match stages
