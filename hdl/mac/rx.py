@@ -117,7 +117,19 @@ class MacReceiver(wiring.Component):
         room = Signal()  # the packet FIFO can take the last byte
         commit = Signal()  # the verdict: commit the frame (else discard it)
 
-        m.d.comb += [fcs.data.eq(gmii.data), fifo.w.payload.data.eq(held[_HOLD - 1])]
+        # A byte goes to the packet FIFO a cycle after it leaves the hold, from registers:
+        # the FIFO's store decision then starts at a flip-flop, not at the PHY's `dv`
+        # (that chain was the 125 MHz receive clocks' longest path on the 25F).
+        writing = Signal()
+        written = Signal(8)
+        m.d.sync += writing.eq(0)
+        m.d.comb += [
+            fcs.data.eq(gmii.data),
+            fifo.w.valid.eq(writing),
+            fifo.w.payload.data.eq(written),
+        ]
+        with m.If(writing & ~fifo.w.ready):
+            m.d.sync += lost_byte.eq(1)
 
         with m.FSM(name="rx"):
             with m.State("Idle"):
@@ -162,10 +174,10 @@ class MacReceiver(wiring.Component):
                         m.d.sync += rx_error.eq(1)
                     # Pass the oldest held byte on; stop writing a frame that is already lost.
                     with m.If((held_count == _HOLD) & ~oversize & ~lost_byte):
-                        m.d.comb += fifo.w.valid.eq(1)
-                        with m.If(~fifo.w.ready):
-                            m.d.sync += lost_byte.eq(1)
+                        m.d.sync += [writing.eq(1), written.eq(held[_HOLD - 1])]
                 with m.Else():
+                    # The FIFO's ready covers the byte written now and one more: the
+                    # last, written in Commit.
                     m.d.sync += [fcs_ok.eq(fcs.match_detected), room.eq(fifo.w.ready)]
                     m.next = "Judge"
 
@@ -179,6 +191,7 @@ class MacReceiver(wiring.Component):
             with m.State("Commit"):
                 m.d.comb += [
                     fifo.w.valid.eq(commit),
+                    fifo.w.payload.data.eq(held[_HOLD - 1]),
                     fifo.w.payload.last.eq(1),
                     fifo.w_abort.eq(~commit),
                 ]
