@@ -70,8 +70,8 @@ class MacReceiver(wiring.Component):
     stats : Out(rx_statistics_layout(counter_width))
         Drop and receive counters, updated one cycle after a frame ends.
 
-    Latency: a frame's first byte leaves at ``r`` 6 cycles after the end of
-    its FCS (judge, commit, then the packet FIFO's 4; store and forward).
+    Latency: a frame's first byte leaves at ``r`` 9 cycles after the end of
+    its FCS (judge, commit, then the packet FIFO's 7; store and forward).
     """
 
     def __init__(self, *, max_frame: int = MAX_FRAME, fifo_depth: int = 2048, counter_width: int = 32):
